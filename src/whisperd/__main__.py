@@ -1,0 +1,3 @@
+from whisperd.cli import main
+
+main()
