@@ -104,4 +104,9 @@ class JobNotFound(WhisperdError):
 
 
 class JobStateError(WhisperdError):
-    pass
+    """``code`` names the conflict for the API: job_not_finished, job_failed,
+    job_cancelled or job_finished (docs/api-contract.md, "Jobs")."""
+
+    def __init__(self, message: str, *, code: str = "job_state_conflict") -> None:
+        super().__init__(message)
+        self.code = code
