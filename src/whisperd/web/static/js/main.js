@@ -1,0 +1,398 @@
+// The page's controller: choose or record audio, submit a job, follow it, show the result.
+
+import * as api from "./api.js";
+import { copyText, downloadName, formatBytes, saveBlob } from "./files.js";
+import { JobFollower } from "./follow.js";
+import { MicRecorder, describeMicError, recordingSupported } from "./recorder.js";
+import { TranscriptView, describeTranscript, formatTime } from "./transcript.js";
+import { $, clearError, languageNames, setStatus, show, showError } from "./ui.js";
+
+const HEALTH_RETRY_MS = 3000;
+const STATUS_WORDS = { queued: "Waiting in the queue", running: "Transcribing" };
+
+const state = {
+  file: null, // the File chosen or recorded, until a new one replaces it
+  fileUrl: null, // its object URL, for playback without downloading it again
+  jobId: null,
+  jobFile: null, // the File submitted as jobId, when submitted from this page
+  uploadName: "", // the job's file name, for download names
+  follower: null,
+  audioUrl: null, // object URL currently in the player
+  lastAnnounced: "",
+};
+const names = languageNames();
+const view = new TranscriptView($("segments"), $("player"), names);
+const recorder = new MicRecorder();
+
+// ---- server, key and models ----
+
+async function checkServer() {
+  let info;
+  try {
+    info = await api.health();
+  } catch {
+    $("server-info").textContent = "Cannot reach the server; retrying…";
+    setTimeout(checkServer, HEALTH_RETRY_MS);
+    return;
+  }
+  const model = info.model ? `model ${info.model}` : "";
+  const device = [info.device, info.compute_type].filter(Boolean).join(", ");
+  if (!info.ok) {
+    $("server-info").textContent = info.status === "loading" ? `Loading ${model}…` : "Server not ready; retrying…";
+    setTimeout(checkServer, HEALTH_RETRY_MS);
+  } else {
+    $("server-info").textContent = [model, device && `(${device})`, info.version && `v${info.version}`]
+      .filter(Boolean).join(" ");
+  }
+  if (info.auth_required && !api.keyStore.get()) askForKey("This server needs an API key.");
+  else await loadModels();
+}
+
+async function loadModels() {
+  let models;
+  try {
+    models = await api.listModels();
+  } catch (error) {
+    handleError(error, "Could not load the list of models");
+    return;
+  }
+  const select = $("model-select");
+  const keep = select.value;
+  select.replaceChildren();
+  // "whisper-1" is OpenAI's alias of the default model; people pick real names.
+  const shown = models.filter((m) => m.id !== "whisper-1");
+  for (const model of shown.length ? shown : models) {
+    const option = new Option(model.id, model.id);
+    const notes = [];
+    if (model.default) notes.push("default");
+    if (model.available_offline === false) notes.push("needs download");
+    if (notes.length) option.textContent += ` (${notes.join(", ")})`;
+    option.selected = keep ? model.id === keep : Boolean(model.default);
+    select.append(option);
+  }
+  if (!select.options.length) select.append(new Option("Server default", ""));
+}
+
+function askForKey(message) {
+  $("auth-message").textContent = message;
+  show("auth-panel", true);
+  $("api-key").focus();
+}
+
+$("auth-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  if (!key) return;
+  api.keyStore.set(key, $("remember-key").checked);
+  $("api-key").value = "";
+  show("auth-panel", false);
+  clearError();
+  setStatus("API key saved.");
+  await loadModels();
+  if (state.jobId) followJob(state.jobId);
+});
+
+// Every failure ends up here: a 401 asks for the key, anything else is shown as is.
+function handleError(error, context) {
+  if (error.isAuth) {
+    const hadKey = Boolean(api.keyStore.get());
+    api.keyStore.clear();
+    askForKey(hadKey ? "The API key was not accepted. Enter a valid key." : "This server needs an API key.");
+    showError(`${context}: an API key is needed.`);
+  } else {
+    showError(`${context}: ${error.message}`);
+  }
+  setStatus("");
+}
+
+// ---- choosing audio ----
+
+function useFile(file, description) {
+  if (state.fileUrl) URL.revokeObjectURL(state.fileUrl);
+  state.file = file;
+  state.fileUrl = file ? URL.createObjectURL(file) : null;
+  $("chosen-file").textContent = file ? `${description || file.name} (${formatBytes(file.size)})` : "No audio chosen yet.";
+  $("start-button").disabled = !file;
+  clearError();
+}
+
+$("file-input").addEventListener("change", (event) => {
+  const file = event.target.files[0];
+  if (file) useFile(file);
+});
+
+const dropZone = $("drop-zone");
+for (const type of ["dragenter", "dragover"]) {
+  dropZone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropZone.classList.add("dragging");
+  });
+}
+for (const type of ["dragleave", "drop"]) {
+  dropZone.addEventListener(type, () => dropZone.classList.remove("dragging"));
+}
+dropZone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  const file = event.dataTransfer.files[0];
+  if (file) useFile(file);
+});
+// A file dropped next to the zone would make the browser navigate away from the page.
+window.addEventListener("dragover", (event) => event.preventDefault());
+window.addEventListener("drop", (event) => event.preventDefault());
+
+let recordTimer = null;
+$("record-button").addEventListener("click", async () => {
+  const button = $("record-button");
+  if (recorder.recording) {
+    clearInterval(recordTimer);
+    const seconds = recorder.elapsedSeconds();
+    const file = await recorder.stop();
+    button.setAttribute("aria-pressed", "false");
+    button.classList.remove("recording");
+    $("record-label").textContent = "Record from microphone";
+    if (file) useFile(file, `Recording, ${formatTime(seconds)}`);
+    setStatus(file ? "Recording finished. Press Start to transcribe it." : "Nothing was recorded.");
+    return;
+  }
+  clearError();
+  try {
+    await recorder.start();
+  } catch (error) {
+    recorder.release();
+    showError(describeMicError(error));
+    return;
+  }
+  button.setAttribute("aria-pressed", "true");
+  button.classList.add("recording");
+  $("record-label").textContent = "Stop recording";
+  setStatus("Recording from the microphone…");
+  $("record-time").textContent = "0:00";
+  recordTimer = setInterval(() => { $("record-time").textContent = formatTime(recorder.elapsedSeconds()); }, 500);
+});
+if (!recordingSupported()) {
+  $("record-button").disabled = true;
+  $("record-label").textContent = "Recording not supported here";
+}
+
+// ---- submitting and following a job ----
+
+$("job-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!state.file) {
+    showError("Choose or record audio first.");
+    return;
+  }
+  const form = new FormData();
+  form.append("file", state.file, state.file.name);
+  const model = $("model-select").value;
+  const language = $("language-select").value;
+  if (model) form.append("model", model);
+  if (language) form.append("language", language);
+  form.append("task", new FormData($("job-form")).get("task") || "transcribe");
+
+  clearError();
+  resetResult();
+  $("start-button").disabled = true;
+  show("job-panel", true);
+  show("cancel-button", false);
+  show("new-button", false);
+  setProgress(0);
+  setStatus("Uploading…");
+  let job;
+  try {
+    job = await api.submitJob(form, (fraction) => setStatus(`Uploading… ${Math.round(fraction * 100)}%`));
+  } catch (error) {
+    show("job-panel", false);
+    $("start-button").disabled = false;
+    handleError(error, "The audio was not accepted");
+    return;
+  }
+  state.jobFile = state.file;
+  setJobInUrl(job.id);
+  followJob(job.id, job);
+});
+
+function setJobInUrl(jobId) {
+  const url = new URL(window.location.href);
+  url.search = "";
+  url.hash = jobId ? `job=${encodeURIComponent(jobId)}` : "";
+  history.replaceState(null, "", url);
+  const link = $("job-link");
+  link.replaceChildren();
+  if (jobId) {
+    const a = document.createElement("a");
+    a.href = url.href;
+    a.textContent = "this link";
+    link.append("You can leave this page and come back through ", a, ".");
+  }
+}
+
+function jobFromUrl() {
+  const fromHash = new URLSearchParams(window.location.hash.slice(1)).get("job");
+  return fromHash || new URLSearchParams(window.location.search).get("job");
+}
+
+function setProgress(fraction) {
+  const value = Math.min(1, Math.max(0, fraction || 0));
+  $("job-progress").value = value;
+  $("job-percent").textContent = `${Math.floor(value * 100)}%`;
+}
+
+function followJob(jobId, job = null) {
+  if (state.follower) state.follower.stop();
+  if (state.jobId !== jobId) state.jobFile = null;
+  state.jobId = jobId;
+  state.uploadName = job ? job.filename : "";
+  show("job-panel", true);
+  show("cancel-button", true);
+  show("new-button", false);
+  if (job) onJobUpdate(job);
+  state.follower = new JobFollower(jobId, {
+    onUpdate: onJobUpdate,
+    onEnd: onJobEnd,
+    onRetry: (error, delay, attempt) => setStatus(
+      `${error.message} Retrying in ${delay} s (attempt ${attempt}).`),
+    onFatal: (error) => {
+      show("cancel-button", false);
+      show("new-button", true);
+      handleError(error, error.status === 404 ? "This job no longer exists" : "Could not follow the job");
+    },
+  });
+  state.follower.start();
+}
+
+function onJobUpdate(job) {
+  state.uploadName = job.filename || state.uploadName;
+  setProgress(job.progress);
+  const words = STATUS_WORDS[job.status] || job.status;
+  // Announce in steps of 10 %, not every poll, to keep screen readers usable.
+  const step = Math.floor((job.progress || 0) * 10) * 10;
+  const of = job.duration ? ` of ${formatTime(job.duration)}` : "";
+  const text = job.status === "running" ? `${words}${of}… ${step}%` : `${words}…`;
+  if (text !== state.lastAnnounced) {
+    state.lastAnnounced = text;
+    setStatus(text);
+  }
+}
+
+async function onJobEnd(job) {
+  state.uploadName = job.filename || state.uploadName;
+  show("cancel-button", false);
+  show("new-button", true);
+  $("start-button").disabled = !state.file;
+  if (job.status === "succeeded") {
+    setProgress(1);
+    await showResult(job);
+  } else if (job.status === "failed") {
+    const message = job.error && job.error.message ? job.error.message : "unknown error";
+    showError(`The transcription failed: ${message}`);
+    setStatus("");
+  } else {
+    setStatus("The job was cancelled.");
+  }
+}
+
+$("cancel-button").addEventListener("click", async () => {
+  if (!state.jobId) return;
+  try {
+    const job = await api.cancelJob(state.jobId);
+    state.follower?.stop();
+    await onJobEnd(job);
+  } catch (error) {
+    // 409 job_finished: it ended meanwhile, and the next poll will show how.
+    if (error.status !== 409) handleError(error, "Could not cancel");
+  }
+});
+
+$("new-button").addEventListener("click", () => {
+  state.follower?.stop();
+  state.jobId = null;
+  setJobInUrl(null);
+  show("job-panel", false);
+  resetResult();
+  clearError();
+  setStatus("");
+  $("start-button").disabled = !state.file;
+  $("file-input").focus();
+});
+
+// ---- the result ----
+
+function resetResult() {
+  show("result-panel", false);
+  view.clear();
+  const player = $("player");
+  player.pause();
+  player.removeAttribute("src");
+  if (state.audioUrl && state.audioUrl !== state.fileUrl) URL.revokeObjectURL(state.audioUrl);
+  state.audioUrl = null;
+}
+
+async function showResult(job) {
+  setStatus("Loading the transcript…");
+  let transcript;
+  try {
+    transcript = await (await api.jobResult(job.id, "verbose_json")).json();
+  } catch (error) {
+    handleError(error, "Could not load the transcript");
+    return;
+  }
+  view.render(transcript);
+  $("result-meta").textContent = describeTranscript(transcript, names);
+  show("result-panel", true);
+  setStatus(`Done: ${(transcript.segments || []).length} segments.`);
+  $("result-title").focus();
+  await attachAudio(job.id);
+}
+
+async function attachAudio(jobId) {
+  const player = $("player");
+  if (state.jobFile && state.jobId === jobId && state.fileUrl) {
+    state.audioUrl = state.fileUrl;
+  } else {
+    try {
+      state.audioUrl = URL.createObjectURL(await api.jobAudio(jobId));
+    } catch (error) {
+      player.hidden = true;
+      setStatus(`Done. The audio cannot be played here: ${error.message}`);
+      return;
+    }
+  }
+  player.hidden = false;
+  player.src = state.audioUrl;
+}
+
+for (const button of document.querySelectorAll("[data-download]")) {
+  button.addEventListener("click", async () => {
+    const format = button.dataset.download;
+    try {
+      const blob = await (await api.jobResult(state.jobId, format)).blob();
+      saveBlob(blob, downloadName(state.uploadName, format));
+      setStatus(`Downloaded ${downloadName(state.uploadName, format)}.`);
+    } catch (error) {
+      handleError(error, `Could not download ${format.toUpperCase()}`);
+    }
+  });
+}
+
+$("copy-button").addEventListener("click", async () => {
+  const ok = await copyText(view.plainText());
+  setStatus(ok ? "The transcript was copied." : "Copying failed; select the text and copy it by hand.");
+});
+
+// ---- start-up ----
+
+window.addEventListener("hashchange", () => {
+  const jobId = jobFromUrl();
+  if (jobId && jobId !== state.jobId) {
+    resetResult();
+    followJob(jobId);
+  }
+});
+
+checkServer();
+const linkedJob = jobFromUrl();
+if (linkedJob) {
+  setJobInUrl(linkedJob);
+  followJob(linkedJob);
+}
