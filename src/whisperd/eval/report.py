@@ -1,0 +1,101 @@
+"""Plain-text tables of eval and bench reports (Markdown, so they paste into the README)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from whisperd.eval.systems import BARE, WHISPERD
+
+SHORT = {WHISPERD: "wd", BARE: "fw"}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
+    return "\n".join(lines)
+
+
+def targets_text(targets: Sequence[dict[str, Any]]) -> str:
+    marks = {True: "PASS", False: "FAIL", None: "SKIP"}
+    return "\n".join(f"{marks[t['passed']]}  {t['name']}: {t['detail']}" for t in targets)
+
+
+def eval_items_table(report: dict[str, Any]) -> str:
+    systems = report["systems"]
+    headers = ["recording", "kind", "lang", "dur s"]
+    for name in systems:
+        short = SHORT.get(name, name)
+        headers += [f"{short} err", f"{short} lang", f"{short} words", f"{short} pause s",
+                    f"{short} start err s", f"{short} rtf"]
+    rows = []
+    for item in report["items"]:
+        row: list[Any] = [item["id"], item["kind"], item["language"] or "-", item["duration_s"]]
+        for name in systems:
+            r = item["results"][name]
+            row += [
+                _rate(r["metric"], r["error_rate"]),
+                "/".join(r["languages"]) if item["kind"] == "multilingual"
+                else _lang(r["detected_language"], r["language_correct"]),
+                r["words"],
+                max(r["pause_overlap_s"]) if r["pause_overlap_s"] else None,
+                _max_or_missed(r["segment_start_error_s"]),
+                r["rtf"],
+            ]
+        rows.append(row)
+    return table(headers, rows)
+
+
+def eval_parts_table(report: dict[str, Any]) -> str:
+    rows = []
+    for item in report["items"]:
+        for name in report["systems"]:
+            for part in item["results"][name]["parts"]:
+                rows.append([item["id"], name, part["language"], f"{part['start_s']:.1f}",
+                             _rate(part["metric"], part["error_rate"]), part["text"][:50]])
+    return table(["recording", "system", "part lang", "start s", "err", "text"], rows) if rows else ""
+
+
+def eval_kinds_table(report: dict[str, Any]) -> str:
+    headers = ["kind", "system", "n", "WER", "CER", "words on silence", "max pause s",
+               "language ok", "rtf"]
+    rows = []
+    for kind, by_system in report["kinds"].items():
+        for name in report["systems"]:
+            s = by_system[name]
+            rows.append([kind, name, s["count"], s["wer"], s["cer"], s["words_on_silence"],
+                         s["max_pause_overlap_s"], s["language_correct"], s["rtf"]])
+    return table(headers, rows)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _rate(metric: str | None, value: float | None) -> str:
+    return "-" if metric is None or value is None else f"{metric} {value:.3f}"
+
+
+def _lang(detected: str | None, correct: bool | None) -> str:
+    if detected is None:
+        return "-"
+    return detected + ("" if correct is None else (" ok" if correct else " WRONG"))
+
+
+def _max_or_missed(errors: Sequence[float | None]) -> str:
+    if not errors:
+        return "-"
+    found = [e for e in errors if e is not None]
+    missed = len(errors) - len(found)
+    text = f"{max(found):.2f}" if found else "-"
+    return text + (f" ({missed} missed)" if missed else "")
