@@ -95,10 +95,12 @@ $("auth-form").addEventListener("submit", async (event) => {
 // Every failure ends up here: a 401 asks for the key, anything else is shown as is.
 function handleError(error, context) {
   if (error.isAuth) {
-    const hadKey = Boolean(api.keyStore.get());
+    const message = api.keyStore.get()
+      ? "The API key was not accepted. Enter a valid key."
+      : "This server needs an API key.";
     api.keyStore.clear();
-    askForKey(hadKey ? "The API key was not accepted. Enter a valid key." : "This server needs an API key.");
-    showError(`${context}: an API key is needed.`);
+    askForKey(message);
+    showError(message);
   } else {
     showError(`${context}: ${error.message}`);
   }

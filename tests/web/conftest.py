@@ -1,0 +1,109 @@
+"""Fixtures for the web page tests: Debian's Chromium driven by Playwright, and the
+real whisperd app (real model, jobs in SQLite) served on loopback by werkzeug.
+
+Nothing is mocked. Chromium's fake media flags stand in for a microphone, fed with a
+real evaluation recording; a test machine has no sound card.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from whisperd.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+# The recording Chromium's fake microphone plays (16 kHz mono 16-bit PCM WAV, as the
+# flag needs): "Mr. Quilter is the apostle of the middle classes ...".
+MIC_RECORDING = "en_librispeech_1272-128104-0000"
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Let a click on a segment start playback without a real user gesture.
+    "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+
+
+@pytest.fixture(scope="session")
+def browser(recording: Callable[[str], Path]) -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests need it")
+    from playwright.sync_api import sync_playwright
+
+    args = CHROMIUM_ARGS + [f"--use-file-for-fake-audio-capture={recording(MIC_RECORDING)}"]
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context and page; fails the test on any uncaught script error."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"script errors on the page: {errors}"
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="web-test-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def running_app(settings: Settings, engine: Any) -> Iterator[str]:
+    """The real app around the session's engine, with its in-process job worker."""
+    from whisperd.app import create_app
+    from whisperd.services import EXTENSION_KEY
+
+    app = create_app(settings, engine=engine)
+    try:
+        with serve(app) as base_url:
+            yield base_url
+    finally:
+        jobs = app.extensions[EXTENSION_KEY].jobs
+        if jobs is not None and hasattr(jobs, "close"):
+            jobs.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(engine: Any) -> Callable[[Settings], Any]:
+    """app_server(settings) -> context manager serving a real app; yields its URL."""
+    return lambda app_settings: running_app(app_settings, engine)
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    settings: Settings, engine: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One real whisperd per test module, with its own job database."""
+    app_settings = settings.replace(data_dir=tmp_path_factory.mktemp("web-data"))
+    with running_app(app_settings, engine) as base_url:
+        yield base_url
