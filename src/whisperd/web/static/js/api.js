@@ -138,9 +138,15 @@ export async function getJson(path, options) {
 
 // GET /health answers 503 while the model loads; that is information, not a failure.
 export async function health() {
-  const response = await fetch("/health", { cache: "no-store" });
-  const body = await response.json().catch(() => ({}));
-  return { ok: response.ok, ...body };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 10000);
+  try {
+    const response = await fetch("/health", { cache: "no-store", signal: controller.signal });
+    const body = await response.json().catch(() => ({}));
+    return { ok: response.ok, ...body };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function listModels() {

@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { copyText, downloadName, formatBytes, saveBlob } from "./files.js";
 import { JobFollower } from "./follow.js";
+import { showRecentJobs } from "./recent.js";
 import { MicRecorder, describeMicError, recordingSupported } from "./recorder.js";
 import { TranscriptView, describeTranscript, formatTime } from "./transcript.js";
 import { $, clearError, languageNames, setStatus, show, showError } from "./ui.js";
@@ -19,6 +20,7 @@ const state = {
   follower: null,
   audioUrl: null, // object URL currently in the player
   lastAnnounced: "",
+  modelsLoaded: false,
 };
 const names = languageNames();
 const view = new TranscriptView($("segments"), $("player"), names);
@@ -45,7 +47,7 @@ async function checkServer() {
       .filter(Boolean).join(" ");
   }
   if (info.auth_required && !api.keyStore.get()) askForKey("This server needs an API key.");
-  else await loadModels();
+  else if (!state.modelsLoaded) await loadModels();
 }
 
 async function loadModels() {
@@ -71,6 +73,12 @@ async function loadModels() {
     select.append(option);
   }
   if (!select.options.length) select.append(new Option("Server default", ""));
+  state.modelsLoaded = true;
+  refreshRecent();
+}
+
+function refreshRecent() {
+  return showRecentJobs($("recent-panel"), $("recent-list"));
 }
 
 function askForKey(message) {
@@ -212,6 +220,7 @@ $("job-form").addEventListener("submit", async (event) => {
   state.jobFile = state.file;
   setJobInUrl(job.id);
   followJob(job.id, job);
+  refreshRecent();
 });
 
 function setJobInUrl(jobId) {
@@ -282,6 +291,7 @@ async function onJobEnd(job) {
   show("cancel-button", false);
   show("new-button", true);
   $("start-button").disabled = !state.file;
+  refreshRecent();
   if (job.status === "succeeded") {
     setProgress(1);
     await showResult(job);
