@@ -9,17 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from whisperd.audio.decode import decode_audio
+
 SAMPLE_RATE = 16000  # Hz, what Whisper consumes
 
 
 def load_samples(path: Path) -> np.ndarray:
     """16 kHz mono float32 samples of an audio file, decoded as the service decodes uploads."""
-    try:
-        from whisperd.audio.decode import decode_audio
-    except ImportError:  # TODO(eval): drop once whisperd.audio.decode has landed
-        from faster_whisper import decode_audio as fw_decode
-
-        return np.asarray(fw_decode(str(path)), dtype=np.float32)
     with path.open("rb") as f:
         return np.asarray(decode_audio(f), dtype=np.float32)
 

@@ -7,6 +7,7 @@ model is reused instead of loading another.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -16,14 +17,25 @@ import click
 
 from whisperd.errors import WhisperdError
 from whisperd.eval import report as text
-from whisperd.eval.manifest import default_manifest, load_manifest, select
+from whisperd.eval.audio import concatenate, load_samples, to_wav_bytes
+from whisperd.eval.bench import BenchInput, run_bench
+from whisperd.eval.loadtest import run_load
+from whisperd.eval.manifest import ManifestItem, default_manifest, load_manifest, select
 from whisperd.eval.runner import evaluate
+from whisperd.eval.service import Service, spawned_service
 from whisperd.eval.systems import SYSTEMS, transcribers
-from whisperd.eval.targets import judge
+from whisperd.eval.targets import judge, judge_bench
 from whisperd.settings import Settings
 
 if TYPE_CHECKING:
     from whisperd.engine.model import Engine
+
+SHORT_CLIP = "en_jfk_inaugural"
+# A 5-minute recording built from real ones: no single real recording that long has a
+# transcript in the set, and bench needs audio, not a reference.
+LONG_NAME = "long_5min"
+LONG_SOURCES = ("en_long_ljspeech_LJ001-0001_0032", "en_long_multispeaker_concat")
+LONG_SECONDS = 300.0
 
 
 def _split(values: tuple[str, ...]) -> list[str]:
@@ -72,7 +84,7 @@ def eval_command(
         engine.load(model)
         started = time.time()
         results = evaluate(items, transcribers(engine, model),
-                           progress=lambda line: click.echo(line, err=True))
+                           progress=progress)
     except WhisperdError as e:
         raise click.ClickException(e.message) from e
     report: dict[str, Any] = {
@@ -92,3 +104,93 @@ def eval_command(
     click.echo("\n" + text.targets_text(report["targets"]))
     if strict and any(t["passed"] is False for t in report["targets"]):
         ctx.exit(1)
+
+
+@click.command("bench")
+@click.option("--model", default="base", show_default=True)
+@click.option("--audio", "audio", multiple=True,
+              help=f"Manifest id, audio file, or {LONG_NAME} (repeatable; default: "
+                   f"{SHORT_CLIP} and {LONG_NAME}).")
+@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Manifest that resolves ids (default as for `whisperd eval`).")
+@click.option("--runs", default=5, show_default=True, type=click.IntRange(1),
+              help="Runs per clip under a minute (the median is reported).")
+@click.option("--clients", default=4, show_default=True, type=click.IntRange(1),
+              help="Concurrent HTTP clients (for --load as well).")
+@click.option("--no-http", is_flag=True, help="Skip the HTTP service rows.")
+@click.option("--url", help="Use this running server instead of starting `whisperd serve`.")
+@click.option("--server-pid", type=int, help="Its process id, to read its memory.")
+@click.option("--load", "load", is_flag=True,
+              help="Load test instead: --requests requests from --clients clients.")
+@click.option("--requests", "requests_", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--json-out", type=click.Path(path_type=Path, dir_okay=False),
+              default=Path("bench-report.json"), show_default=True)
+@click.option("--strict", is_flag=True, help="Exit with status 1 when a target fails.")
+@click.pass_context
+def bench_command(
+    ctx: click.Context, model: str, audio: tuple[str, ...], manifest_path: Path | None,
+    runs: int, clients: int, no_http: bool, url: str | None, server_pid: int | None,
+    load: bool, requests_: int, json_out: Path, strict: bool,
+) -> None:
+    """Speed and memory: bare faster-whisper, whisperd in-process, and the HTTP service."""
+    settings, engine = _context(ctx)
+    try:
+        inputs = _bench_inputs(settings, manifest_path, audio or (SHORT_CLIP, LONG_NAME))
+    except WhisperdError as e:
+        raise click.ClickException(e.message) from e
+    given = ctx.obj.get("service") if isinstance(ctx.obj, dict) else None
+    if url:
+        given = Service(url.rstrip("/"), server_pid)
+    with contextlib.ExitStack() as stack:
+        service = given
+        if service is None and (load or not no_http):
+            progress("starting whisperd serve ...")
+            service = stack.enter_context(spawned_service(settings.replace(model=model)))
+        if load and service is not None:
+            shortest = min(inputs, key=lambda i: i.duration_s)
+            report = run_load(service, to_wav_bytes(shortest.samples), model,
+                              requests=requests_, clients=clients, progress=progress)
+            report["input"] = shortest.name
+            _write_json(json_out, report)
+            click.echo(text.load_text(report))
+        else:
+            engine.load(model)
+            rows = run_bench(inputs, transcribers(engine, model),
+                             service=None if no_http else service, model=model, runs=runs,
+                             clients=clients, progress=progress)
+            report = {"model": model, "device": settings.device,
+                      "compute_type": settings.compute_type, "rows": rows,
+                      "targets": judge_bench(rows)}
+            _write_json(json_out, report)
+            click.echo(text.bench_table(rows))
+    click.echo("\n" + text.targets_text(report["targets"]))
+    if strict and any(t["passed"] is False for t in report["targets"]):
+        ctx.exit(1)
+
+
+def progress(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _bench_inputs(settings: Settings, manifest_path: Path | None,
+                  names: tuple[str, ...]) -> list[BenchInput]:
+    items: dict[str, ManifestItem] = {}
+
+    def item(name: str) -> ManifestItem:
+        if not items:
+            path = manifest_path or default_manifest(settings.eval_dir, Path.cwd())
+            items.update((i.item_id, i) for i in load_manifest(path))
+        if name not in items:
+            raise click.UsageError(f"{name!r} is neither a file nor a manifest id")
+        return items[name]
+
+    inputs = []
+    for name in names:
+        if name == LONG_NAME:
+            parts = [load_samples(item(source).path) for source in LONG_SOURCES]
+            inputs.append(BenchInput(name, concatenate(parts, LONG_SECONDS)))
+        elif Path(name).is_file():
+            inputs.append(BenchInput(Path(name).name, load_samples(Path(name))))
+        else:
+            inputs.append(BenchInput(name, load_samples(item(name).path)))
+    return inputs

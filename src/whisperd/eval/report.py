@@ -99,3 +99,28 @@ def _max_or_missed(errors: Sequence[float | None]) -> str:
     missed = len(errors) - len(found)
     text = f"{max(found):.2f}" if found else "-"
     return text + (f" ({missed} missed)" if missed else "")
+
+
+def bench_table(rows: Sequence[dict[str, Any]]) -> str:
+    headers = ["input", "mode", "audio s", "runs", "wall s (median)", "RTF", "audio s/s",
+               "peak RSS MB", "wall vs fw", "throughput vs fw", "RSS vs fw", "statuses"]
+    return table(headers, [
+        [r["input"], r["mode"], round(r["audio_s"], 1), r["runs"], r["wall_s"], r["rtf"],
+         r["throughput"], r["peak_rss_mb"], r["vs_bare"]["wall"], r["vs_bare"]["throughput"],
+         r["vs_bare"]["peak_rss"], " ".join(f"{k}:{v}" for k, v in r["statuses"].items()) or None]
+        for r in rows
+    ])
+
+
+def load_text(report: dict[str, Any]) -> str:
+    lat, lat_all = report["latency_s"], report["latency_all_s"]
+    return table(
+        ["requests", "clients", "wall s", "req/s", "statuses", "p50 s", "p90 s", "p99 s",
+         "p50/p90/p99 all s", "RSS warm MB", "RSS after MB", "growth"],
+        [[report["requests"], report["clients"], report["wall_s"], report["requests_per_s"],
+          " ".join(f"{k}:{v}" for k, v in report["statuses"].items()),
+          lat["p50"], lat["p90"], lat["p99"],
+          "/".join(_cell(lat_all[k]) for k in ("p50", "p90", "p99")),
+          report["rss_after_warmup_mb"], report["rss_after_mb"],
+          None if report["rss_growth"] is None else f"{report['rss_growth']:+.1%}"]],
+    )
