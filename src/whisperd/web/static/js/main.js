@@ -214,7 +214,8 @@ $("job-form").addEventListener("submit", async (event) => {
   } catch (error) {
     show("job-panel", false);
     $("start-button").disabled = false;
-    handleError(error, "The audio was not accepted");
+    const refused = error.status >= 400 && error.status < 500 && !error.isBusy;
+    handleError(error, refused ? "The audio was not accepted" : "Could not start the transcription");
     return;
   }
   state.jobFile = state.file;

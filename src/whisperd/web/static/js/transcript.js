@@ -84,6 +84,7 @@ export class TranscriptView {
       text.textContent = (segment.text || "").trim();
       // Read as "0:07, text" rather than two unrelated pieces.
       item.setAttribute("aria-label", `${formatTime(segment.start)}: ${text.textContent}`);
+      item.setAttribute("aria-describedby", "segments-hint");
       item.append(time, text);
       if (mixed && segment.language) {
         const badge = document.createElement("span");
