@@ -1,11 +1,12 @@
 // The page's controller: choose or record audio, submit a job, follow it, show the result.
 
 import * as api from "./api.js";
-import { copyText, downloadName, formatBytes, saveBlob } from "./files.js";
+import { formatBytes } from "./files.js";
 import { JobFollower } from "./follow.js";
 import { showRecentJobs } from "./recent.js";
-import { MicRecorder, describeMicError, recordingSupported } from "./recorder.js";
-import { TranscriptView, describeTranscript, formatTime } from "./transcript.js";
+import { ResultPanel } from "./result.js";
+import { setupSources } from "./sources.js";
+import { formatTime } from "./transcript.js";
 import { $, clearError, languageNames, setStatus, show, showError } from "./ui.js";
 
 const HEALTH_RETRY_MS = 3000;
@@ -15,16 +16,12 @@ const state = {
   file: null, // the File chosen or recorded, until a new one replaces it
   fileUrl: null, // its object URL, for playback without downloading it again
   jobId: null,
-  jobFile: null, // the File submitted as jobId, when submitted from this page
-  uploadName: "", // the job's file name, for download names
+  jobFileUrl: null, // object URL of the file submitted as jobId from this page
   follower: null,
-  audioUrl: null, // object URL currently in the player
   lastAnnounced: "",
   modelsLoaded: false,
 };
-const names = languageNames();
-const view = new TranscriptView($("segments"), $("player"), names);
-const recorder = new MicRecorder();
+const result = new ResultPanel(languageNames(), handleError);
 
 // ---- server, key and models ----
 
@@ -97,7 +94,7 @@ $("auth-form").addEventListener("submit", async (event) => {
   clearError();
   setStatus("API key saved.");
   await loadModels();
-  if (state.jobId) followJob(state.jobId);
+  if (state.jobId) followJob(state.jobId, null, state.jobFileUrl);
 });
 
 // Every failure ends up here: a 401 asks for the key, anything else is shown as is.
@@ -118,7 +115,8 @@ function handleError(error, context) {
 // ---- choosing audio ----
 
 function useFile(file, description) {
-  if (state.fileUrl) URL.revokeObjectURL(state.fileUrl);
+  // Keep the URL alive while the player still plays that file.
+  if (state.fileUrl && state.fileUrl !== result.audioUrl) URL.revokeObjectURL(state.fileUrl);
   state.file = file;
   state.fileUrl = file ? URL.createObjectURL(file) : null;
   $("chosen-file").textContent = file ? `${description || file.name} (${formatBytes(file.size)})` : "No audio chosen yet.";
@@ -126,63 +124,7 @@ function useFile(file, description) {
   clearError();
 }
 
-$("file-input").addEventListener("change", (event) => {
-  const file = event.target.files[0];
-  if (file) useFile(file);
-});
-
-const dropZone = $("drop-zone");
-for (const type of ["dragenter", "dragover"]) {
-  dropZone.addEventListener(type, (event) => {
-    event.preventDefault();
-    dropZone.classList.add("dragging");
-  });
-}
-for (const type of ["dragleave", "drop"]) {
-  dropZone.addEventListener(type, () => dropZone.classList.remove("dragging"));
-}
-dropZone.addEventListener("drop", (event) => {
-  event.preventDefault();
-  const file = event.dataTransfer.files[0];
-  if (file) useFile(file);
-});
-// A file dropped next to the zone would make the browser navigate away from the page.
-window.addEventListener("dragover", (event) => event.preventDefault());
-window.addEventListener("drop", (event) => event.preventDefault());
-
-let recordTimer = null;
-$("record-button").addEventListener("click", async () => {
-  const button = $("record-button");
-  if (recorder.recording) {
-    clearInterval(recordTimer);
-    const seconds = recorder.elapsedSeconds();
-    const file = await recorder.stop();
-    button.setAttribute("aria-pressed", "false");
-    button.classList.remove("recording");
-    $("record-label").textContent = "Record from microphone";
-    if (file) useFile(file, `Recording, ${formatTime(seconds)}`);
-    setStatus(file ? "Recording finished. Press Start to transcribe it." : "Nothing was recorded.");
-    return;
-  }
-  clearError();
-  try {
-    await recorder.start();
-  } catch (error) {
-    recorder.release();
-    showError(describeMicError(error));
-    return;
-  }
-  button.setAttribute("aria-pressed", "true");
-  button.classList.add("recording");
-  $("record-label").textContent = "Stop recording";
-  setStatus("Recording from the microphone…");
-  $("record-time").textContent = "0:00";
-  recordTimer = setInterval(() => { $("record-time").textContent = formatTime(recorder.elapsedSeconds()); }, 500);
-});
-if (!recordingSupported()) {
-  $("record-button").disabled = true;
-  $("record-label").textContent = "Recording not supported here";
-}
+setupSources(useFile);
 
 // ---- submitting and following a job ----
 
@@ -201,7 +143,7 @@ $("job-form").addEventListener("submit", async (event) => {
   form.append("task", new FormData($("job-form")).get("task") || "transcribe");
 
   clearError();
-  resetResult();
+  result.reset();
   $("start-button").disabled = true;
   show("job-panel", true);
   show("cancel-button", false);
@@ -218,9 +160,8 @@ $("job-form").addEventListener("submit", async (event) => {
     handleError(error, refused ? "The audio was not accepted" : "Could not start the transcription");
     return;
   }
-  state.jobFile = state.file;
   setJobInUrl(job.id);
-  followJob(job.id, job);
+  followJob(job.id, job, state.fileUrl);
   refreshRecent();
 });
 
@@ -250,11 +191,11 @@ function setProgress(fraction) {
   $("job-percent").textContent = `${Math.floor(value * 100)}%`;
 }
 
-function followJob(jobId, job = null) {
+// localUrl: object URL of the file this page submitted as jobId, for playback.
+function followJob(jobId, job = null, localUrl = null) {
   if (state.follower) state.follower.stop();
-  if (state.jobId !== jobId) state.jobFile = null;
+  state.jobFileUrl = localUrl;
   state.jobId = jobId;
-  state.uploadName = job ? job.filename : "";
   show("job-panel", true);
   show("cancel-button", true);
   show("new-button", false);
@@ -274,7 +215,6 @@ function followJob(jobId, job = null) {
 }
 
 function onJobUpdate(job) {
-  state.uploadName = job.filename || state.uploadName;
   setProgress(job.progress);
   const words = STATUS_WORDS[job.status] || job.status;
   // Announce in steps of 10 %, not every poll, to keep screen readers usable.
@@ -288,14 +228,13 @@ function onJobUpdate(job) {
 }
 
 async function onJobEnd(job) {
-  state.uploadName = job.filename || state.uploadName;
   show("cancel-button", false);
   show("new-button", true);
   $("start-button").disabled = !state.file;
   refreshRecent();
   if (job.status === "succeeded") {
     setProgress(1);
-    await showResult(job);
+    await result.show(job, state.jobFileUrl);
   } else if (job.status === "failed") {
     const message = job.error && job.error.message ? job.error.message : "unknown error";
     showError(`The transcription failed: ${message}`);
@@ -322,75 +261,11 @@ $("new-button").addEventListener("click", () => {
   state.jobId = null;
   setJobInUrl(null);
   show("job-panel", false);
-  resetResult();
+  result.reset();
   clearError();
   setStatus("");
   $("start-button").disabled = !state.file;
   $("file-input").focus();
-});
-
-// ---- the result ----
-
-function resetResult() {
-  show("result-panel", false);
-  view.clear();
-  const player = $("player");
-  player.pause();
-  player.removeAttribute("src");
-  if (state.audioUrl && state.audioUrl !== state.fileUrl) URL.revokeObjectURL(state.audioUrl);
-  state.audioUrl = null;
-}
-
-async function showResult(job) {
-  setStatus("Loading the transcript…");
-  let transcript;
-  try {
-    transcript = await (await api.jobResult(job.id, "verbose_json")).json();
-  } catch (error) {
-    handleError(error, "Could not load the transcript");
-    return;
-  }
-  view.render(transcript);
-  $("result-meta").textContent = describeTranscript(transcript, names);
-  show("result-panel", true);
-  setStatus(`Done: ${(transcript.segments || []).length} segments.`);
-  $("result-title").focus();
-  await attachAudio(job.id);
-}
-
-async function attachAudio(jobId) {
-  const player = $("player");
-  if (state.jobFile && state.jobId === jobId && state.fileUrl) {
-    state.audioUrl = state.fileUrl;
-  } else {
-    try {
-      state.audioUrl = URL.createObjectURL(await api.jobAudio(jobId));
-    } catch (error) {
-      player.hidden = true;
-      setStatus(`Done. The audio cannot be played here: ${error.message}`);
-      return;
-    }
-  }
-  player.hidden = false;
-  player.src = state.audioUrl;
-}
-
-for (const button of document.querySelectorAll("[data-download]")) {
-  button.addEventListener("click", async () => {
-    const format = button.dataset.download;
-    try {
-      const blob = await (await api.jobResult(state.jobId, format)).blob();
-      saveBlob(blob, downloadName(state.uploadName, format));
-      setStatus(`Downloaded ${downloadName(state.uploadName, format)}.`);
-    } catch (error) {
-      handleError(error, `Could not download ${format.toUpperCase()}`);
-    }
-  });
-}
-
-$("copy-button").addEventListener("click", async () => {
-  const ok = await copyText(view.plainText());
-  setStatus(ok ? "The transcript was copied." : "Copying failed; select the text and copy it by hand.");
 });
 
 // ---- start-up ----
@@ -398,7 +273,7 @@ $("copy-button").addEventListener("click", async () => {
 window.addEventListener("hashchange", () => {
   const jobId = jobFromUrl();
   if (jobId && jobId !== state.jobId) {
-    resetResult();
+    result.reset();
     followJob(jobId);
   }
 });
