@@ -160,8 +160,14 @@ def test_purge_deletes_old_finished_jobs_with_blobs(store) -> None:
     assert store.create(make_job(idempotency_scope="s"), b"new").id != kept_running.id
 
 
-def test_ping(store) -> None:
+def test_ping_and_counts(store) -> None:
     store.ping()
+    assert store.count_by_status() == dict.fromkeys(js.STATUSES, 0)
+    first = store.create(make_job(), b"x")
+    store.create(make_job(internal=True), b"x")
+    store.update(first.id, js.cancel(time.time()))
+    counts = store.count_by_status()
+    assert counts[js.QUEUED] == 1 and counts[js.CANCELLED] == 1 and counts[js.RUNNING] == 0
 
 
 def test_unreachable_redis_is_service_unavailable() -> None:

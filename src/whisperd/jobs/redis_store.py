@@ -160,6 +160,12 @@ class RedisJobStore:
                 jobs.append(job)
         return sorted(jobs, key=lambda j: j.created_at)
 
+    def count_by_status(self) -> dict[str, int]:
+        pipe = self._redis.pipeline(transaction=False)
+        for status in STATUSES:
+            pipe.scard(self._key("status", status))
+        return dict(zip(STATUSES, (int(n) for n in self._call(pipe.execute))))
+
     def purge(self, finished_before: float) -> int:
         ids = self._call(self._redis.zrangebyscore, self._key("finished"),
                          "-inf", f"({finished_before}")

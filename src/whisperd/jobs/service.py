@@ -174,6 +174,10 @@ class JobService:
         self.on_finished(job)
         return job
 
+    def count_by_status(self) -> dict[str, int]:
+        """Jobs per status (for /metrics)."""
+        return self.store.count_by_status()
+
     def ping(self) -> None:
         """ServiceUnavailable when the job store (or Redis) cannot be reached."""
         self.store.ping()

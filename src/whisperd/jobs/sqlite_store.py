@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from whisperd.errors import JobNotFound, ServiceUnavailable
-from whisperd.jobs.store import Change, Job
+from whisperd.jobs.store import STATUSES, Change, Job
 
 # Seconds a writer waits for the lock before giving up (long: a claim must not fail
 # just because another process is writing a large upload).
@@ -161,6 +161,14 @@ class SqliteJobStore:
             rows = conn.execute("SELECT doc FROM whisperd_jobs WHERE status = ? "
                                 "ORDER BY created_at", (status,)).fetchall()
         return [Job.from_record(json.loads(r[0])) for r in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        with self._connect() as conn:
+            for status, count in conn.execute(
+                    "SELECT status, COUNT(*) FROM whisperd_jobs GROUP BY status"):
+                counts[status] = int(count)
+        return counts
 
     def purge(self, finished_before: float) -> int:
         with self._write() as conn:

@@ -291,6 +291,10 @@ class JobStore(Protocol):
         """Every job (internal ones too) in ``status`` (for the reaper)."""
         ...
 
+    def count_by_status(self) -> dict[str, int]:
+        """How many jobs (internal ones too) are in each status; every status is a key."""
+        ...
+
     def purge(self, finished_before: float) -> int:
         """Delete jobs that finished before that time, with audio and result."""
         ...
