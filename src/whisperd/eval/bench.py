@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from whisperd.errors import WhisperdError
 from whisperd.eval import procmem
 from whisperd.eval.audio import SAMPLE_RATE, to_wav_bytes
 from whisperd.eval.service import Service, post_audio
@@ -103,7 +104,7 @@ def run_bench(
 def _http_once(service: Service, wav: bytes, model: str) -> float:
     reply = post_audio(service, wav, model)
     if reply.status != 200:
-        raise RuntimeError(f"{service.url} answered {reply.status}: {reply.body[:300]!r}")
+        raise WhisperdError(f"{service.url} answered {reply.status}: {reply.body[:300]!r}")
     return reply.seconds
 
 

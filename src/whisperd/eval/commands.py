@@ -134,35 +134,35 @@ def bench_command(
 ) -> None:
     """Speed and memory: bare faster-whisper, whisperd in-process, and the HTTP service."""
     settings, engine = _context(ctx)
-    try:
-        inputs = _bench_inputs(settings, manifest_path, audio or (SHORT_CLIP, LONG_NAME))
-    except WhisperdError as e:
-        raise click.ClickException(e.message) from e
     given = ctx.obj.get("service") if isinstance(ctx.obj, dict) else None
     if url:
         given = Service(url.rstrip("/"), server_pid)
-    with contextlib.ExitStack() as stack:
-        service = given
-        if service is None and (load or not no_http):
-            progress("starting whisperd serve ...")
-            service = stack.enter_context(spawned_service(settings.replace(model=model)))
-        if load and service is not None:
-            shortest = min(inputs, key=lambda i: i.duration_s)
-            report = run_load(service, to_wav_bytes(shortest.samples), model,
-                              requests=requests_, clients=clients, progress=progress)
-            report["input"] = shortest.name
-            _write_json(json_out, report)
-            click.echo(text.load_text(report))
-        else:
-            engine.load(model)
-            rows = run_bench(inputs, transcribers(engine, model),
-                             service=None if no_http else service, model=model, runs=runs,
-                             clients=clients, progress=progress)
-            report = {"model": model, "device": settings.device,
-                      "compute_type": settings.compute_type, "rows": rows,
-                      "targets": judge_bench(rows)}
-            _write_json(json_out, report)
-            click.echo(text.bench_table(rows))
+    try:
+        inputs = _bench_inputs(settings, manifest_path, audio or (SHORT_CLIP, LONG_NAME))
+        with contextlib.ExitStack() as stack:
+            service = given
+            if service is None and (load or not no_http):
+                progress("starting whisperd serve ...")
+                service = stack.enter_context(spawned_service(settings.replace(model=model)))
+            if load and service is not None:
+                shortest = min(inputs, key=lambda i: i.duration_s)
+                report = run_load(service, to_wav_bytes(shortest.samples), model,
+                                  requests=requests_, clients=clients, progress=progress)
+                report["input"] = shortest.name
+                summary = text.load_text(report)
+            else:
+                engine.load(model)
+                rows = run_bench(inputs, transcribers(engine, model),
+                                 service=None if no_http else service, model=model, runs=runs,
+                                 clients=clients, progress=progress)
+                report = {"model": model, "device": settings.device,
+                          "compute_type": settings.compute_type, "rows": rows,
+                          "targets": judge_bench(rows)}
+                summary = text.bench_table(rows)
+    except WhisperdError as e:
+        raise click.ClickException(e.message) from e
+    _write_json(json_out, report)
+    click.echo(summary)
     click.echo("\n" + text.targets_text(report["targets"]))
     if strict and any(t["passed"] is False for t in report["targets"]):
         ctx.exit(1)

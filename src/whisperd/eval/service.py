@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from whisperd.errors import ServiceUnavailable
 from whisperd.settings import ENV_PREFIX, Settings
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def spawned_service(settings: Settings) -> Iterator[Service]:
         except (RuntimeError, TimeoutError) as e:
             log.seek(0)
             tail = log.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"{e}; server output:\n{tail}") from e
+            raise ServiceUnavailable(f"{e}; server output:\n{tail}") from e
         finally:
             _stop(process)
 
