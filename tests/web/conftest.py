@@ -7,35 +7,18 @@ real evaluation recording; a test machine has no sound card.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
+from web_harness import CHROMIUM, CHROMIUM_ARGS, running_app
 
 from whisperd.settings import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
 # The recording Chromium's fake microphone plays (16 kHz mono 16-bit PCM WAV, as the
 # flag needs): "Mr. Quilter is the apostle of the middle classes ...".
 MIC_RECORDING = "en_librispeech_1272-128104-0000"
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # Let a click on a segment start playback without a real user gesture.
-    "--autoplay-policy=no-user-gesture-required",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 
 
 @pytest.fixture(scope="session")
@@ -62,35 +45,6 @@ def page(browser: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert not errors, f"script errors on the page: {errors}"
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve a WSGI app on a free loopback port in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="web-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-
-
-@contextmanager
-def running_app(settings: Settings, engine: Any) -> Iterator[str]:
-    """The real app around the session's engine, with its in-process job worker."""
-    from whisperd.app import create_app
-    from whisperd.services import EXTENSION_KEY
-
-    app = create_app(settings, engine=engine)
-    try:
-        with serve(app) as base_url:
-            yield base_url
-    finally:
-        jobs = app.extensions[EXTENSION_KEY].jobs
-        if jobs is not None and hasattr(jobs, "close"):
-            jobs.close()
 
 
 @pytest.fixture(scope="session")

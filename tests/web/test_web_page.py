@@ -110,6 +110,7 @@ def _parse_srt(text: str) -> list[tuple[float, float, str]]:
     return cues
 
 
+@pytest.mark.slow
 def test_upload_transcribe_download_and_play(
     page: Any, live_server: str, recording: Callable[[str], Path]
 ) -> None:
@@ -165,6 +166,7 @@ def test_upload_transcribe_download_and_play(
     other.close()
 
 
+@pytest.mark.slow
 def test_non_audio_file_shows_the_api_error(
     page: Any, live_server: str, tmp_path: Path
 ) -> None:
@@ -184,6 +186,7 @@ def test_non_audio_file_shows_the_api_error(
     assert page.is_enabled("#start-button"), "a person can try another file"
 
 
+@pytest.mark.slow
 def test_microphone_recording_is_transcribed(page: Any, live_server: str) -> None:
     # Chromium's fake microphone plays MIC_RECORDING (see conftest) in a loop.
     page.goto(live_server + "/")
@@ -201,6 +204,7 @@ def test_microphone_recording_is_transcribed(page: Any, live_server: str) -> Non
     assert re.search(r"apostle|middle class|gospel", words), words
 
 
+@pytest.mark.slow
 def test_api_key_is_asked_for_and_sent(
     page: Any, settings: Any, app_server: Callable[[Any], Any], tmp_path: Path
 ) -> None:
