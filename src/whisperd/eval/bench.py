@@ -94,7 +94,7 @@ def run_bench(
         for name, once in modes.items():
             progress(f"{item.name}: {name} x{repeat}")
             pid = service.pid if name == HTTP and service is not None else os.getpid()
-            rows.append(_measure(item, name, lambda: once(item), repeat, pid))
+            rows.append(_measure(item, name, once, repeat, pid))
         if service is not None and clients > 1 and item.duration_s < CONCURRENT_BELOW_S:
             progress(f"{item.name}: {HTTP} x{clients} clients, {repeat} requests each")
             rows.append(_concurrent(item, service, wavs[item.name], model, clients, repeat))
@@ -108,10 +108,10 @@ def _http_once(service: Service, wav: bytes, model: str) -> float:
     return reply.seconds
 
 
-def _measure(item: BenchInput, mode: str, once: Callable[[], float], repeat: int,
+def _measure(item: BenchInput, mode: str, once: Callable[[BenchInput], float], repeat: int,
              pid: int | None) -> Row:
     can_reset = pid is not None and procmem.reset_peak(pid)
-    walls = [once() for _ in range(repeat)]
+    walls = [once(item) for _ in range(repeat)]
     peak = procmem.peak_rss_bytes(pid) / 2**20 if can_reset and pid is not None else None
     return Row(item.name, mode, item.duration_s, repeat, statistics.median(walls),
                [round(w, 4) for w in walls], peak)

@@ -67,7 +67,8 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 @click.option("--ids", multiple=True, help="Only these recording ids (repeat or comma-separate).")
 @click.option("--kinds", multiple=True, help="Only these kinds: clean, noisy, long, gaps, ...")
 @click.option("--json-out", type=click.Path(path_type=Path, dir_okay=False),
-              default=Path("eval-report.json"), show_default=True, help="Where to write the report.")
+              default=Path("eval-report.json"), show_default=True,
+              help="Where to write the JSON report.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a target fails.")
 @click.pass_context
 def eval_command(

@@ -108,7 +108,7 @@ def _burst(service: Service, wav: bytes, model: str, requests: int, clients: int
     lock = threading.Lock()
 
     def client(_: int) -> list[Outcome]:
-        done = []
+        done: list[Outcome] = []
         while True:
             with lock:
                 if next(numbers) >= requests:

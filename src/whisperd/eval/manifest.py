@@ -68,9 +68,8 @@ class ManifestItem:
     @property
     def pauses(self) -> tuple[Pause, ...]:
         ordered = sorted(self.parts, key=lambda p: p.start_s)
-        return tuple(
-            Pause(a.end_s, b.start_s) for a, b in zip(ordered, ordered[1:]) if b.start_s > a.end_s
-        )
+        pairs = zip(ordered, ordered[1:], strict=False)
+        return tuple(Pause(a.end_s, b.start_s) for a, b in pairs if b.start_s > a.end_s)
 
 
 def default_manifest(eval_dir: Path | None, cwd: Path) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Protocol
 
 import jiwer
@@ -53,12 +53,12 @@ def metric_for(language: str | None) -> str:
     return "cer" if language in CER_LANGUAGES else "wer"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _english() -> EnglishTextNormalizer:
     return EnglishTextNormalizer()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _basic() -> BasicTextNormalizer:
     return BasicTextNormalizer()
 

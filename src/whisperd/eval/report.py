@@ -15,10 +15,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
               for i, h in enumerate(headers)]
     lines = [
-        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
+        "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
+    ]
     return "\n".join(lines)
 
 
@@ -59,7 +61,9 @@ def eval_parts_table(report: dict[str, Any]) -> str:
             for part in item["results"][name]["parts"]:
                 rows.append([item["id"], name, part["language"], f"{part['start_s']:.1f}",
                              _rate(part["metric"], part["error_rate"]), part["text"][:50]])
-    return table(["recording", "system", "part lang", "start s", "err", "text"], rows) if rows else ""
+    if not rows:
+        return ""
+    return table(["recording", "system", "part lang", "start s", "err", "text"], rows)
 
 
 def eval_kinds_table(report: dict[str, Any]) -> str:

@@ -125,7 +125,7 @@ def score(item: ManifestItem, hyp: Hypothesis, duration_s: float) -> SystemResul
 
 def _score_parts(item: ManifestItem, hyp: Hypothesis) -> list[dict[str, Any]]:
     scored = []
-    for part, text in zip(item.parts, metrics.text_per_part(hyp.segments, item.parts)):
+    for part, text in zip(item.parts, metrics.text_per_part(hyp.segments, item.parts), strict=True):
         rate = metrics.error_rate(part.text, text, part.language) if part.text else None
         scored.append({
             "language": part.language,

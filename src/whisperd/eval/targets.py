@@ -56,7 +56,9 @@ def _not_worse(kinds: dict[str, Any]) -> Target:
 
 
 def _better_on(kinds: dict[str, Any]) -> Target:
-    compared = [(k, m, o, b) for k in MUST_IMPROVE_KINDS if k in kinds for m, o, b in _rates(kinds, k)]
+    compared = [
+        (k, m, o, b) for k in MUST_IMPROVE_KINDS if k in kinds for m, o, b in _rates(kinds, k)
+    ]
     detail = "; ".join(f"{k} {m} {o:.3f} vs {b:.3f}" for k, m, o, b in compared)
     return Target(
         f"error rate better than faster-whisper on {' and '.join(MUST_IMPROVE_KINDS)}",
@@ -142,7 +144,9 @@ def judge_bench(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [asdict(t) for t in targets]
 
 
-def _row(rows: Sequence[dict[str, Any]], name: str | None, mode_prefix: str) -> dict[str, Any] | None:
+def _row(
+    rows: Sequence[dict[str, Any]], name: str | None, mode_prefix: str
+) -> dict[str, Any] | None:
     for r in rows:
         if r["input"] == name and r["mode"].startswith(mode_prefix):
             return r
