@@ -36,7 +36,11 @@ RUN python3 -m pip install --no-deps . \
     && rm -rf /build
 WORKDIR /data
 
+# Hub models (WHISPERD_MODEL=large-v3, with internet) are cached under /data as well.
 ENV WHISPERD_DATA_DIR=/data \
+    HF_HOME=/data/huggingface \
+    WHISPERD_HOST=0.0.0.0 \
+    WHISPERD_PORT=80 \
     WHISPERD_DEVICE=cpu \
     WHISPERD_COMPUTE_TYPE=int8
 
@@ -54,9 +58,11 @@ EXPOSE 80
 # need `--port 8080` or that sysctl; see docs/deploy.md.
 # start-period covers loading the model; /health answers 503 until it is loaded.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
-    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:80/health', timeout=8)"]
+    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('WHISPERD_PORT', '80'), timeout=8)"]
 
 # gunicorn (embedded in `whisperd serve`) drains in-flight requests on SIGTERM; give
 # `docker stop` a long enough --time (-t) for the requests you expect.
 STOPSIGNAL SIGTERM
-CMD ["whisperd", "serve", "--host", "0.0.0.0", "--port", "80"]
+# Host and port come from WHISPERD_HOST / WHISPERD_PORT above, so `-e WHISPERD_PORT=8080`
+# moves the server, and the HEALTHCHECK with it, without repeating the command.
+CMD ["whisperd", "serve"]
