@@ -1,0 +1,256 @@
+"""The transcription pipeline: samples + options -> Transcript.
+
+1. Silero VAD once over the file (``options.vad``); no speech -> an empty
+   transcript at once, never invented words (windows.py).
+2. Speech regions packed into <= 30 s windows, silence cut out (windows.py).
+3. Windows encoded in batches; without a given language, each window's language is
+   identified from its own encoder output. A window that is not clearly one
+   language (top probability below ``MIXED_LANGUAGE_CONFIDENCE``) is split into its
+   speech regions, each identified and decoded on its own, so an English-then-German
+   recording keeps its German (decode.py).
+4. Batched beam search, Whisper's temperature fallback per failing window, the
+   no-speech rule (``no_speech_threshold`` / ``log_prob_threshold``), and word
+   alignment (decode.py).
+5. Words mapped back through the cuts, segments split at pauses and sentence ends,
+   repetition loops collapsed (segmenter.py, guards.py).
+
+Windows are decoded independently, so ``condition_on_previous_text`` has no effect
+here; ``initial_prompt`` conditions every window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+from whisperd.engine.decode import Decoder, WindowResult
+from whisperd.engine.guards import collapse_loops, is_repeat_of
+from whisperd.engine.options import TranscriptionOptions
+from whisperd.engine.segmenter import TimedWord, place_words, split_words
+from whisperd.engine.windows import (
+    SAMPLE_RATE,
+    Window,
+    fixed_spans,
+    pack_windows,
+    speech_spans,
+)
+from whisperd.transcript import Segment, Transcript, Word
+
+logger = logging.getLogger(__name__)
+
+# Below this top-language probability, each speech region of a window is identified
+# on its own (cheap: see Decoder.detect_short); clean monolingual windows score above.
+MIXED_LANGUAGE_CONFIDENCE = 0.97
+# A region whose own language is less probable than this takes the language of the
+# region before it; shorter regions say less, so they must be surer.
+REGION_CONFIDENCE = 0.5
+SHORT_REGION_S = 2.0
+SHORT_REGION_CONFIDENCE = 0.8
+# A region keeps the previous region's language while that has at least this probability.
+STICKY_LANGUAGE = 0.2
+
+Progress = Callable[[float, float], None]
+T = TypeVar("T")
+
+
+def transcribe(
+    model: WhisperModel,
+    audio: np.ndarray,
+    options: TranscriptionOptions,
+    *,
+    batch_size: int = 8,
+    progress: Progress | None = None,
+    model_name: str = "",
+) -> Transcript:
+    """Transcribe float32 mono 16 kHz ``audio``; consumes all work before returning."""
+    audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+    duration = len(audio) / SAMPLE_RATE
+    report = progress or (lambda done, total: None)
+    report(0.0, duration)
+    spans = (speech_spans(audio, options.vad) if options.vad_filter else fixed_spans(audio)) \
+        if len(audio) else []
+    if not spans:
+        report(duration, duration)
+        return _empty(options, duration, model_name)
+
+    decoder = Decoder(model, options)
+    windows = pack_windows(spans, join=options.vad_filter)
+    results: list[WindowResult] = []
+    for batch in _chunks(windows, batch_size):
+        results.extend(_run_batch(decoder, audio, batch, batch_size))
+        for window in batch:
+            report(min(window.end, duration), duration)
+    report(duration, duration)
+
+    segments = _segments(decoder, results, options)
+    probabilities = _overall_languages(results)
+    language = options.language or (segments[0].language if segments else None) \
+        or probabilities[0][0]
+    return Transcript(
+        task=options.task,
+        language=language if decoder.multilingual else "en",
+        duration=duration,
+        segments=tuple(segments),
+        language_probability=dict(probabilities).get(language, 1.0),
+        language_probabilities=tuple(probabilities[:options.language_top_k]),
+        model=model_name,
+        extra={"speech_seconds": sum(w.duration for w in windows), "windows": len(results)},
+    )
+
+
+def detect_language(
+    model: WhisperModel, audio: np.ndarray, options: TranscriptionOptions
+) -> list[tuple[str, float]]:
+    """Top ``options.language_top_k`` languages of the first 30 s of speech."""
+    if not model.model.is_multilingual:
+        return [("en", 1.0)]
+    audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+    spans = speech_spans(audio, options.vad) if options.vad_filter and len(audio) else []
+    # Without detected speech, judge the raw start rather than refuse to answer.
+    window = pack_windows(spans or fixed_spans(audio) or [])[:1]
+    if not window:
+        return [("en", 1.0)]
+    decoder = Decoder(model, options)
+    features = [decoder.features(window[0].audio(audio))]
+    return decoder.detect(decoder.encode(features))[0][:options.language_top_k]
+
+
+def _run_batch(decoder: Decoder, audio: np.ndarray, batch: list[Window],
+               batch_size: int) -> list[WindowResult]:
+    opts = decoder.options
+    features = [decoder.features(w.audio(audio)) for w in batch]
+    encoder_output = decoder.encode(features)
+    if opts.language is not None or not decoder.multilingual:
+        fixed = opts.language or "en"
+        return decoder.decode(batch, features, encoder_output, [fixed] * len(batch),
+                              [[(fixed, 1.0)]] * len(batch))
+
+    probs = decoder.detect(encoder_output)
+    kept: list[int] = []
+    regrouped: list[tuple[Window, str, float]] = []
+    for i, (window, p) in enumerate(zip(batch, probs)):
+        if len(window.spans) > 1 and p[0][1] < MIXED_LANGUAGE_CONFIDENCE:
+            parts = _language_runs(decoder, audio, window, p[0][0])
+            if len(parts) > 1:
+                logger.debug("window %.1f-%.1f s mixes languages (%s): %s", window.start,
+                             window.end, p[:3], [(round(w.start, 1), lang) for w, lang, _ in parts])
+                regrouped.extend(parts)
+                continue
+        kept.append(i)
+
+    results: list[WindowResult] = []
+    if kept:
+        kept_output = encoder_output if len(kept) == len(batch) else decoder.select(
+            encoder_output, kept, [features[i] for i in kept])
+        results.extend(decoder.decode(
+            [batch[i] for i in kept], [features[i] for i in kept], kept_output,
+            [probs[i][0][0] for i in kept], [probs[i] for i in kept]))
+    for group in _chunks(regrouped, batch_size):
+        windows = [w for w, _, _ in group]
+        group_features = [decoder.features(w.audio(audio)) for w in windows]
+        results.extend(decoder.decode(
+            windows, group_features, decoder.encode(group_features),
+            [lang for _, lang, _ in group], [[(lang, p)] for _, lang, p in group]))
+    return sorted(results, key=lambda r: r.window.start)
+
+
+def _language_runs(decoder: Decoder, audio: np.ndarray, window: Window,
+                   fallback: str) -> list[tuple[Window, str, float]]:
+    """The window cut into runs of consecutive regions that share a language."""
+    languages: list[str | None] = []
+    confidences: list[float] = []
+    for span in window.spans:
+        seconds = span.samples / SAMPLE_RATE
+        ranked = decoder.detect_short(audio[span.start:span.end])
+        code, p = ranked[0]
+        previous = next((c for c in reversed(languages) if c), None)
+        # Close languages (es/pt, no/nn) trade places on a few seconds of audio:
+        # a region keeps the language before it while that stays plausible.
+        if previous and previous != code and dict(ranked).get(previous, 0.0) >= STICKY_LANGUAGE:
+            code, p = previous, dict(ranked)[previous]
+        reliable = p >= (REGION_CONFIDENCE if seconds >= SHORT_REGION_S
+                         else SHORT_REGION_CONFIDENCE)
+        languages.append(code if reliable else None)
+        confidences.append(p)
+    # A region too short to judge joins the language of the region before it.
+    resolved: list[str] = []
+    for code in languages:
+        resolved.append(code or (resolved[-1] if resolved else None)
+                        or next((c for c in languages if c), fallback))
+    runs: list[tuple[Window, str, float]] = []
+    start = 0
+    for i in range(1, len(resolved) + 1):
+        if i == len(resolved) or resolved[i] != resolved[start]:
+            spans = window.spans[start:i]
+            offsets = tuple(o - window.offsets[start] for o in window.offsets[start:i])
+            confidence = sum(confidences[start:i]) / (i - start)
+            runs.append((Window(spans, offsets), resolved[start], confidence))
+            start = i
+    return runs
+
+
+def _segments(decoder: Decoder, results: list[WindowResult],
+              options: TranscriptionOptions) -> list[Segment]:
+    segments: list[Segment] = []
+    previous: str | None = None
+    for result in results:
+        if not result.tokens or decoder.is_silence(result):
+            continue
+        words = place_words(result)
+        if options.drop_repetitions:
+            words = collapse_loops(words, lambda w: w.word)
+        for group in split_words(words):
+            text = "".join(w.word for w in group)
+            if not text.strip():
+                continue
+            if options.drop_repetitions and is_repeat_of(text, previous):
+                logger.debug("dropped a repeated segment at %.1f s", group[0].start)
+                continue
+            previous = text
+            segments.append(_segment(len(segments), result, group, options))
+    return segments
+
+
+def _segment(index: int, result: WindowResult, words: list[TimedWord],
+             options: TranscriptionOptions) -> Segment:
+    return Segment(
+        id=index,
+        start=round(words[0].start, 3),
+        end=round(words[-1].end, 3),
+        text="".join(w.word for w in words),
+        seek=int(round(result.window.start * 100)),
+        tokens=tuple(t for w in words for t in w.tokens),
+        temperature=result.temperature,
+        avg_logprob=float(result.avg_logprob),
+        compression_ratio=float(result.compression_ratio),
+        no_speech_prob=float(result.no_speech_prob),
+        words=tuple(Word(round(w.start, 3), round(w.end, 3), w.word, round(w.probability, 4))
+                    for w in words) if options.word_timestamps else None,
+        language=result.language,
+    )
+
+
+def _overall_languages(results: list[WindowResult]) -> list[tuple[str, float]]:
+    """Language probabilities averaged over windows, weighted by their speech seconds."""
+    totals: dict[str, float] = {}
+    weight = sum(r.window.duration for r in results) or 1.0
+    for r in results:
+        for code, p in r.language_probs:
+            totals[code] = totals.get(code, 0.0) + p * r.window.duration / weight
+    ranked = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
+    return [(code, round(p, 4)) for code, p in ranked] or [("en", 1.0)]
+
+
+def _empty(options: TranscriptionOptions, duration: float, model_name: str) -> Transcript:
+    return Transcript(task=options.task, language=options.language or "en",
+                      duration=duration, language_probability=0.0, model=model_name,
+                      extra={"speech_seconds": 0.0, "windows": 0})
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield list(items[i:i + size])

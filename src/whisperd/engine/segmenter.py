@@ -1,0 +1,105 @@
+"""Aligned words -> subtitle-ready segments on the original timeline.
+
+Whisper's own segment times are coarse, and once silence has been cut out of a
+window a segment can start in one speech region and end in another, which maps
+back to a subtitle hanging over the whole pause. whisperd therefore builds segments
+from aligned words:
+
+- each word is mapped back through the VAD region its middle falls in, and clipped
+  to that region, so no word sits in removed silence;
+- a word much longer than its neighbours at a region edge is trimmed (DTW tends to
+  stretch the first word after, and the last word before, a pause);
+- a new segment starts at every cut between regions, after a gap between words
+  longer than ``MAX_WORD_GAP_S``, at the end of a sentence, and once a segment is long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from whisperd.engine.decode import RawWord, WindowResult
+
+MAX_WORD_GAP_S = 1.0  # a silence this long inside a region still ends a subtitle
+SOFT_MAX_SEGMENT_S = 6.0  # beyond this, split at the next comma or clause end
+HARD_MAX_SEGMENT_S = 12.0  # beyond this, split at the next word
+SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
+CLAUSE_END = (",", ";", ":", "，", "、", "；")
+MAX_WORD_S = 1.5  # no real word lasts longer than this at a region edge
+
+
+@dataclass
+class TimedWord:
+    word: str
+    start: float  # original audio, seconds
+    end: float
+    probability: float
+    tokens: list[int]
+    span: int  # index of the window span (VAD region) it lies in
+
+
+def place_words(result: WindowResult) -> list[TimedWord]:
+    """The window's words on the original timeline, each clipped to its speech region."""
+    window = result.window
+    durations = [w.end - w.start for w in result.words if w.end > w.start]
+    # Same idea as Whisper's word-timing heuristics: twice the median word length,
+    # bounded, is the longest a word at a region edge is allowed to be.
+    median = float(np.median(durations)) if durations else 0.5
+    max_edge = min(MAX_WORD_S, max(2 * median, 0.4))
+    placed: list[TimedWord] = []
+    for w in result.words:
+        span = window.span_at((w.start + w.end) / 2)
+        lo, hi = window.span_bounds(span)
+        start = min(max(w.start, lo), hi)
+        end = min(max(w.end, start), hi)
+        placed.append(TimedWord(w.word, window.to_original(start, span),
+                                window.to_original(end, span), w.probability,
+                                w.tokens, span))
+    _trim_edge_words(placed, max_edge)
+    return placed
+
+
+def _trim_edge_words(words: list[TimedWord], max_edge: float) -> None:
+    for i, w in enumerate(words):
+        first = i == 0 or words[i - 1].span != w.span or w.start - words[i - 1].end > 0.3
+        last = i == len(words) - 1 or words[i + 1].span != w.span \
+            or words[i + 1].start - w.end > 0.3
+        if w.end - w.start > max_edge:
+            if first and not last:
+                w.start = w.end - max_edge
+            elif last and not first:
+                w.end = w.start + max_edge
+
+
+def split_words(words: list[TimedWord]) -> list[list[TimedWord]]:
+    """Group consecutive words into segments (see the module docstring for the rules)."""
+    groups: list[list[TimedWord]] = []
+    current: list[TimedWord] = []
+    for w in words:
+        if current and _breaks_before(current, w):
+            groups.append(current)
+            current = []
+        current.append(w)
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _abbreviation(word: str) -> bool:
+    # "Mr." or "Dr." ends with a full stop but not a sentence.
+    bare = word.strip()
+    return len(bare) <= 4 and bare[:1].isupper() and bare.endswith(".")
+
+
+def _breaks_before(current: list[TimedWord], nxt: TimedWord) -> bool:
+    prev = current[-1]
+    if nxt.span != prev.span or nxt.start - prev.end > MAX_WORD_GAP_S:
+        return True
+    length = prev.end - current[0].start
+    text = prev.word.rstrip()
+    if text.endswith(SENTENCE_END) and len(current) >= 3 and not _abbreviation(text):
+        return True
+    if length >= SOFT_MAX_SEGMENT_S and text.endswith(CLAUSE_END):
+        return True
+    return length >= HARD_MAX_SEGMENT_S

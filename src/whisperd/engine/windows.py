@@ -1,0 +1,136 @@
+"""Where the speech is, and how it is packed into the model's 30-second windows.
+
+Silero VAD (faster-whisper's copy) runs once over the whole file. Its speech regions
+are packed, in order, into windows of at most 30 s of *speech*: the silence between
+regions is cut out, so a 5-minute talk with pauses needs fewer, fuller windows, and
+the model never sees a long silence it could fill with invented words.
+
+A window remembers which stretch of the original audio each of its pieces came
+from, so any time inside the window maps back to the original timeline
+(``Window.to_original``). Each piece boundary where audio was removed is a *joint*;
+the segmenter never lets a segment run across one, which is what stops a subtitle
+from stretching over a pause.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import numpy as np
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from whisperd.engine.options import VadParameters
+
+SAMPLE_RATE = 16000
+WINDOW_SAMPLES = 30 * SAMPLE_RATE  # 480000 samples: the model's fixed input length
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the original audio, in samples."""
+
+    start: int
+    end: int
+
+    @property
+    def samples(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Window:
+    spans: tuple[Span, ...]
+    # Sample offset of each span inside the window (its concatenated audio).
+    offsets: tuple[int, ...]
+
+    @property
+    def samples(self) -> int:
+        return self.offsets[-1] + self.spans[-1].samples
+
+    @property
+    def duration(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+    @property
+    def start(self) -> float:
+        return self.spans[0].start / SAMPLE_RATE
+
+    @property
+    def end(self) -> float:
+        return self.spans[-1].end / SAMPLE_RATE
+
+    def audio(self, samples: np.ndarray) -> np.ndarray:
+        if len(self.spans) == 1:
+            return samples[self.spans[0].start:self.spans[0].end]
+        return np.concatenate([samples[s.start:s.end] for s in self.spans])
+
+    def span_at(self, t: float) -> int:
+        """Index of the span that window time ``t`` (seconds) falls in."""
+        index = bisect.bisect_right(self.offsets, int(round(t * SAMPLE_RATE))) - 1
+        return min(max(index, 0), len(self.spans) - 1)
+
+    def span_bounds(self, index: int) -> tuple[float, float]:
+        """Window-time start and end (seconds) of span ``index``."""
+        start = self.offsets[index] / SAMPLE_RATE
+        return start, start + self.spans[index].samples / SAMPLE_RATE
+
+    def to_original(self, t: float, index: int) -> float:
+        """Window time ``t`` as a time in the original audio, taken within span ``index``."""
+        return (self.spans[index].start - self.offsets[index]) / SAMPLE_RATE + t
+
+    def split(self) -> list[Window]:
+        """One window per span (used when a window turns out to mix languages)."""
+        return [Window((s,), (0,)) for s in self.spans]
+
+
+def speech_spans(audio: np.ndarray, vad: VadParameters) -> list[Span]:
+    """Speech regions found by Silero VAD, padded, each at most 30 s long."""
+    options = VadOptions(
+        threshold=vad.threshold,
+        min_speech_duration_ms=vad.min_speech_duration_ms,
+        min_silence_duration_ms=vad.min_silence_duration_ms,
+        speech_pad_ms=vad.speech_pad_ms,
+        max_speech_duration_s=WINDOW_SAMPLES / SAMPLE_RATE,
+    )
+    regions = get_speech_timestamps(audio, options, sampling_rate=SAMPLE_RATE)
+    return _merge_touching([Span(int(r["start"]), int(r["end"])) for r in regions])
+
+
+def fixed_spans(audio: np.ndarray) -> list[Span]:
+    """Without VAD: the whole audio, cut every 30 s."""
+    n = len(audio)
+    return [Span(i, min(i + WINDOW_SAMPLES, n)) for i in range(0, n, WINDOW_SAMPLES)]
+
+
+def pack_windows(spans: list[Span], *, join: bool = True) -> list[Window]:
+    """Pack spans in order into windows of at most 30 s. ``join=False``: one per span."""
+    windows: list[Window] = []
+    current: list[Span] = []
+    offsets: list[int] = []
+    filled = 0
+    for span in spans:
+        if current and (not join or filled + span.samples > WINDOW_SAMPLES):
+            windows.append(Window(tuple(current), tuple(offsets)))
+            current, offsets, filled = [], [], 0
+        current.append(span)
+        offsets.append(filled)
+        filled += span.samples
+    if current:
+        windows.append(Window(tuple(current), tuple(offsets)))
+    return windows
+
+
+def _merge_touching(spans: list[Span]) -> list[Span]:
+    # VAD pads regions and splits short silences between neighbours, so adjacent
+    # regions often touch; merged, they leave no joint where nothing was removed.
+    merged: list[Span] = []
+    for span in spans:
+        if span.samples <= 0:
+            continue
+        if merged and span.start <= merged[-1].end and \
+                span.end - merged[-1].start <= WINDOW_SAMPLES:
+            merged[-1] = Span(merged[-1].start, max(merged[-1].end, span.end))
+        else:
+            merged.append(span)
+    return merged
