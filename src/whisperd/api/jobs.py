@@ -120,13 +120,13 @@ def _cancel(job_id: str) -> Response:
 
 
 def _result(job_id: str) -> Response:
-    from whisperd.formats import render
-
     fmt = (request.args.get("format") or "json").strip()
     if fmt not in RESULT_FORMATS:
         raise UnsupportedFormat(
             f"format must be one of {', '.join(RESULT_FORMATS)}, not {fmt!r}", param="format")
     transcript = _jobs().transcript(job_id)
+    from whisperd.formats import render
+
     word_timestamps = any(s.words for s in transcript.segments)
     body, mimetype = render(transcript, fmt, word_timestamps=word_timestamps)
     return Response(body, mimetype=mimetype)
