@@ -103,3 +103,28 @@ def test_sigterm_releases_the_running_job_for_the_next_worker(tmp_path: Path,
     assert job.id in service.queues.pending_ids("tiny.en")
     assert "released for another worker" in worker.output()
     service.close()
+
+
+def test_cancelling_a_running_job_stops_the_transcription(tmp_path: Path, recording) -> None:
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, model="tiny.en", device="cpu", compute_type="int8",
+                        allow_download=False)
+    service = JobService.from_settings(settings)
+    options = TranscriptionOptions(model="tiny.en", language="en")
+    job = service.submit(recording(LONG).read_bytes(), "long.flac", options)
+    worker = start_worker(data_dir, tmp_path / "w", "worker", batch_size="1")
+    try:
+        wait_until(lambda: (j := service.get(job.id)).status == js.RUNNING and j.progress > 0,
+                   240, "the job to start")
+        assert service.cancel(job.id).status == js.CANCELLED
+        worker.wait_for_output(f"job {job.id} stopped: cancelled", 120)
+        # The worker is free again, and the cancelled job left no result behind.
+        short = service.submit(recording(SHORT).read_bytes(), "short.flac", options)
+        done = wait_until(lambda: (j := service.get(short.id)).finished and j, 120, "next job")
+        assert done.status == js.SUCCEEDED
+        cancelled = service.get(job.id)
+        assert cancelled.status == js.CANCELLED and cancelled.progress < 1.0
+        assert service.store.result(job.id) is None
+    finally:
+        worker.stop()
+        service.close()
