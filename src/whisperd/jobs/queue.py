@@ -28,15 +28,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import redis
 from huey import Huey, PriorityRedisHuey, SqliteHuey
 from huey.consumer import Consumer
 from huey.registry import Message
 from huey.serializer import Serializer
 
+from whisperd.errors import ServiceUnavailable
 from whisperd.jobs.store import Job
 from whisperd.settings import Settings
 
@@ -143,7 +146,10 @@ class JobQueues:
 
     def enqueue(self, model: str, job_id: str, *, priority: int = 0) -> None:
         self.huey(model)
-        self._tasks[model](job_id, priority=priority)
+        try:
+            self._tasks[model](job_id, priority=priority)
+        except (redis.RedisError, sqlite3.Error) as e:
+            raise ServiceUnavailable(f"The job queue is unreachable: {e}") from e
 
     def pending_ids(self, model: str) -> set[str]:
         """Job ids with a message waiting in that model's queue."""
