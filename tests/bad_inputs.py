@@ -64,3 +64,23 @@ def _encode(source: Path, target: Path, container: str, codec: str, options: dic
 def m4a(source: Path) -> bytes:
     """AAC in MP4 with the index up front, so a cut file still declares the full length."""
     return transcode(source, "mp4", "aac", faststart=True)
+
+
+def silent_flac(seconds: int, target: Path) -> Path:
+    """Digital silence as FLAC: hours of audio in a few MB (a decompression bomb)."""
+    import numpy as np
+
+    block = 16000 * 10
+    zeros = np.zeros((1, block), dtype=np.int16)
+    with av.open(str(target), "w", format="flac") as out:
+        stream = out.add_stream("flac", rate=16000)
+        stream.layout = "mono"
+        for i in range(seconds // 10):
+            frame = av.AudioFrame.from_ndarray(zeros, format="s16", layout="mono")
+            frame.sample_rate = 16000
+            frame.pts = i * block
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return target
