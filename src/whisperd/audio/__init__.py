@@ -1,1 +1,1 @@
-"""Uploads -> 16 kHz mono float32 samples (decode.py), and the limits checked on the way (validate.py)."""
+"""Uploads -> 16 kHz mono float32 samples (decode.py), and the limits on them (validate.py)."""
