@@ -55,7 +55,9 @@ def test_transcription_text_formats(sdk, recording, fmt) -> None:
     with recording(JFK).open("rb") as f:
         body = sdk.audio.transcriptions.create(model="whisper-1", file=f, response_format=fmt)
     assert isinstance(body, str)
-    assert "ask not what your country" in body.lower().replace(",", "")
+    # Subtitle cues may split the sentence; the words must all be there.
+    flat = " ".join(body.lower().replace(",", "").split())
+    assert "ask not what" in flat and "your country can do for you" in flat
     if fmt == "srt":
         assert body.lstrip().startswith("1\n")
         assert re.search(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", body, re.M)
