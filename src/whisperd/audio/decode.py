@@ -62,9 +62,10 @@ def decode_audio(source: Source, *, max_duration_s: float | None = None,
                  timeout_s: float | None = None) -> np.ndarray:
     """Decode the first audio track of ``source`` to 16 kHz mono float32.
 
-    Multi-channel audio is downmixed. Raises EmptyAudio, AudioDecodeError or
-    AudioTooLong (all with ``param="file"``); decoding that runs past
-    ``timeout_s`` seconds raises AudioDecodeError.
+    A file object is read from its start. Multi-channel audio is downmixed.
+    Raises EmptyAudio, AudioDecodeError or AudioTooLong (all with
+    ``param="file"``); decoding that runs past ``timeout_s`` seconds raises
+    AudioDecodeError.
     """
     raw = _as_seekable(source)
     if _is_empty(raw):
@@ -114,10 +115,9 @@ def decode_pcm16(data: bytes, *, max_duration_s: float | None = None) -> np.ndar
 def probe_duration(source: Source) -> float | None:
     """The duration the container declares exactly, in seconds; None when unknown or unreadable.
 
-    The position of a file object is restored, so it can be decoded afterwards.
+    A file object is rewound afterwards, ready to be decoded.
     """
     raw = _as_seekable(source)
-    start = raw.tell()
     try:
         with av.open(raw, mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
@@ -126,7 +126,7 @@ def probe_duration(source: Source) -> float | None:
     except av.FFmpegError:
         return None
     finally:
-        raw.seek(start)
+        raw.seek(0)
 
 
 class _Deadline:
@@ -344,6 +344,9 @@ def _as_seekable(source: Source) -> BinaryIO:
         return io.BytesIO(source)
     seekable = getattr(source, "seekable", None)
     if callable(seekable) and seekable():
+        # FFmpeg seeks by absolute offsets, so the file is read from its start
+        # whatever its current position.
+        source.seek(0)
         return source
     # Header checks and most demuxers need to seek; a pipe is read into memory.
     return io.BytesIO(source.read())
