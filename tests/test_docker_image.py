@@ -2,10 +2,10 @@
 
 The configuration checks run everywhere: every WHISPERD_* value that the Dockerfiles
 and docker-compose.yml set must be accepted by Settings.from_env, so a typo there
-fails here instead of at a container's start. The image test builds the real image
-and sends it a real recording through scripts/docker-smoke (buildah and podman, no
-Docker engine; see that script). It needs root and buildah, and is skipped without
-them; it takes about 2-3 minutes when the base image and pip downloads are warm.
+fails here instead of at a container's start. The image tests build the real image
+and send it a real recording through scripts/docker-smoke (buildah and podman, no
+Docker engine; see that script). They need root and buildah and are skipped without
+them. Timings are in the report of the first full run (see docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -98,16 +98,36 @@ def smoke_skip_reason() -> str | None:
     return None
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(smoke_skip_reason() is not None, reason=str(smoke_skip_reason()))
-def test_image_builds_and_transcribes_a_recording(eval_dir: Path) -> None:
-    """Build the CPU image and run its own CMD on a real recording (scripts/docker-smoke)."""
+def run_smoke(eval_dir: Path, *options: str) -> None:
     env = dict(os.environ, WHISPERD_EVAL_DIR=str(eval_dir))
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "docker-smoke"),
-         "--tag", "localhost/whisperd:pytest"],
+         "--tag", "localhost/whisperd:pytest", *options],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S,
         check=False)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "PASSED" in output
+
+
+needs_buildah = pytest.mark.skipif(smoke_skip_reason() is not None,
+                                   reason=str(smoke_skip_reason()))
+
+
+@pytest.mark.slow
+@needs_buildah
+def test_image_builds_and_transcribes_a_recording(eval_dir: Path) -> None:
+    """Build the CPU image and run its own CMD on a real recording (scripts/docker-smoke)."""
+    run_smoke(eval_dir)
+
+
+@pytest.mark.slow
+@needs_buildah
+def test_image_as_api_and_worker_through_redis(eval_dir: Path) -> None:
+    """The compose file's gpu layout on CPU: API without a model, `whisperd worker`, Redis.
+
+    Needs redis-server on the host. The build reuses the layers of the test above.
+    """
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed")
+    run_smoke(eval_dir, "--queue")
