@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from procs import free_port  # tests/jobs/procs.py
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"

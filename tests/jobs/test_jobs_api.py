@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from procs import wait_until  # tests/jobs/procs.py
 
 from whisperd.api.errors import register_error_handlers
 from whisperd.api.jobs import create_jobs_blueprint
@@ -27,8 +28,6 @@ from whisperd.jobs.maintenance import Maintenance
 from whisperd.jobs.service import JobService
 from whisperd.services import EXTENSION_KEY, Services
 from whisperd.settings import Settings
-
-from procs import wait_until  # tests/jobs/procs.py
 
 JFK = "en_jfk_inaugural"
 
@@ -102,10 +101,6 @@ def test_submit_follow_fetch_list_and_idempotency(client, jobs: JobService,
     assert listing["object"] == "list" and [j["id"] for j in listing["data"]] == [job["id"]]
     assert listing["has_more"] is False
 
-    import whisperd.formats
-
-    if not hasattr(whisperd.formats, "render"):
-        pytest.skip("whisperd.formats.render is not written yet")
     result = client.get(f"/v1/jobs/{job['id']}/result")
     assert result.status_code == 200
     assert "ask not what your country" in result.get_json()["text"].lower()
@@ -212,7 +207,7 @@ class _Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 receiver.bodies.append(json.loads(self.rfile.read(length)))
                 self.send_response(503 if len(receiver.bodies) == 1 else 200)

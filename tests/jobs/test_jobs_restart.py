@@ -10,13 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from procs import start_worker, wait_until  # tests/jobs/procs.py
 
 from whisperd.engine.options import TranscriptionOptions
 from whisperd.jobs import store as js
 from whisperd.jobs.service import JobService
 from whisperd.settings import Settings
-
-from procs import start_worker, wait_until  # tests/jobs/procs.py
 
 pytestmark = pytest.mark.slow
 

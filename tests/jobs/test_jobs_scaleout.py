@@ -14,10 +14,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from procs import (  # tests/jobs/procs.py
+    Proc,
+    free_port,
+    start_worker,
+    wait_until,
+    worker_env,
+)
 
 from whisperd.jobs.client import JobClient
-
-from procs import Proc, free_port, start_worker, wait_until, worker_env  # tests/jobs/procs.py
 
 pytestmark = pytest.mark.slow
 

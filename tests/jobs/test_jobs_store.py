@@ -50,9 +50,9 @@ def test_list_newest_first_paged_without_internal(store) -> None:
     base = time.time()
     ids = [store.create(make_job(created_at=base + i), b"x").id for i in range(5)]
     store.create(make_job(created_at=base + 10, internal=True), b"x")
-    page, more = store.list(limit=2, offset=0)
+    page, more = store.list_jobs(limit=2, offset=0)
     assert [j.id for j in page] == [ids[4], ids[3]] and more
-    page, more = store.list(limit=2, offset=4)
+    page, more = store.list_jobs(limit=2, offset=4)
     assert [j.id for j in page] == [ids[0]] and not more
 
 

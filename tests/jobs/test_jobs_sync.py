@@ -40,7 +40,7 @@ def test_run_sync_transcribes_on_a_worker_and_cleans_up(service: JobService,
     assert ranking[0][0] == "de" and 0.0 < ranking[0][1] <= 1.0
     # Internal jobs are deleted once answered and never listed.
     assert sum(service.store.count_by_status().values()) == 0
-    assert service.list()[0] == []
+    assert service.list_jobs()[0] == []
 
 
 def test_run_sync_raises_the_jobs_own_error(service: JobService) -> None:

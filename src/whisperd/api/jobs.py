@@ -15,7 +15,13 @@ from whisperd.api.errors import OPENAI, use_error_shape
 from whisperd.api.params import OPENAI_GRANULARITIES, parse_bool, parse_float, parse_int
 from whisperd.api.uploads import read_upload
 from whisperd.engine.options import TranscriptionOptions
-from whisperd.errors import AudioTooLong, InvalidRequest, ServiceUnavailable, UnsupportedFormat
+from whisperd.errors import (
+    AudioTooLong,
+    InvalidRequest,
+    ServiceUnavailable,
+    UnsupportedFormat,
+)
+from whisperd.formats import render
 from whisperd.jobs.service import MAX_PAGE, JobService
 from whisperd.services import services
 
@@ -106,7 +112,7 @@ def _list() -> Response:
     limit = parse_int(request.args.get("limit"), param="limit", default=20, low=1, high=MAX_PAGE)
     offset = parse_int(request.args.get("offset"), param="offset", default=0, low=0,
                        high=2**31 - 1)
-    page, has_more = _jobs().list(limit=limit, offset=offset)
+    page, has_more = _jobs().list_jobs(limit=limit, offset=offset)
     return jsonify({"object": "list", "data": [j.public() for j in page],
                     "has_more": has_more})
 
@@ -125,8 +131,6 @@ def _result(job_id: str) -> Response:
         raise UnsupportedFormat(
             f"format must be one of {', '.join(RESULT_FORMATS)}, not {fmt!r}", param="format")
     transcript = _jobs().transcript(job_id)
-    from whisperd.formats import render
-
     word_timestamps = any(s.words for s in transcript.segments)
     body, mimetype = render(transcript, fmt, word_timestamps=word_timestamps)
     return Response(body, mimetype=mimetype)

@@ -57,13 +57,13 @@ def priority_of(job: Job) -> int:
 
 
 def sqlite_path(settings: Settings) -> Path:
-    if settings.queue_url and settings.queue_url.startswith("sqlite://"):
+    if settings.queue_url is not None and settings.queue_url.startswith("sqlite://"):
         return Path(settings.queue_url[len("sqlite://"):]).expanduser()
     return settings.data_dir / DB_FILENAME
 
 
 def is_distributed(settings: Settings) -> bool:
-    return bool(settings.queue_url) and not settings.queue_url.startswith("sqlite://")
+    return settings.queue_url is not None and not settings.queue_url.startswith("sqlite://")
 
 
 class JsonSerializer(Serializer):

@@ -46,12 +46,12 @@ class RedisJobStore:
         return self._key("job", job_id)
 
     @staticmethod
-    def _encode(job: Job) -> dict[str, str]:
+    def _encode(job: Job) -> dict[Any, Any]:
         return {name: json.dumps(value) for name, value in job.to_record().items()}
 
     @staticmethod
-    def _decode(raw: dict[bytes, bytes]) -> Job:
-        return Job.from_record({k.decode(): json.loads(v) for k, v in raw.items()})
+    def _decode(raw: dict[Any, Any]) -> Job:
+        return Job.from_record({_text(k): json.loads(v) for k, v in raw.items()})
 
     def _index(self, pipe: Any, old: Job | None, new: Job) -> None:
         """Queue the index updates for a record going from ``old`` to ``new``."""
@@ -71,7 +71,7 @@ class RedisJobStore:
                         existing = pipe.get(idem_key)
                         if existing is not None:
                             pipe.unwatch()
-                            return self.get(existing.decode())
+                            return self.get(_text(existing))
                     pipe.multi()
                     if idem_key is not None:
                         pipe.set(idem_key, job.id)
@@ -95,7 +95,7 @@ class RedisJobStore:
             raise JobNotFound(f"No job with id {job_id!r}.")
         return self._decode(raw)
 
-    def list(self, limit: int, offset: int) -> tuple[list[Job], bool]:
+    def list_jobs(self, limit: int, offset: int) -> tuple[list[Job], bool]:
         ids = self._call(self._redis.zrevrange, self._key("jobs"), offset, offset + limit)
         jobs = []
         for raw_id in ids[:limit]:
@@ -197,7 +197,12 @@ class RedisJobStore:
 
     @staticmethod
     def _call(func: Any, *args: Any) -> Any:
+        """func(*args), with connection failures as ServiceUnavailable."""
         try:
             return func(*args)
         except (redis.ConnectionError, redis.TimeoutError) as e:
             raise ServiceUnavailable(f"Redis is unreachable: {e}") from e
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -131,12 +131,12 @@ class JobService:
     def get(self, job_id: str) -> Job:
         return self.store.get(check_job_id(job_id))
 
-    def list(self, limit: int = 20, offset: int = 0) -> tuple[list[Job], bool]:
+    def list_jobs(self, limit: int = 20, offset: int = 0) -> tuple[list[Job], bool]:
         if not 1 <= limit <= MAX_PAGE:
             raise errors.InvalidRequest(f"limit must be between 1 and {MAX_PAGE}", param="limit")
         if offset < 0:
             raise errors.InvalidRequest("offset must be 0 or more", param="offset")
-        return self.store.list(limit, offset)
+        return self.store.list_jobs(limit, offset)
 
     def result(self, job_id: str) -> tuple[Job, dict[str, Any]]:
         """The job and its result JSON; JobStateError (with its code) unless it succeeded."""

@@ -108,7 +108,7 @@ class SqliteJobStore:
             raise JobNotFound(f"No job with id {job_id!r}.")
         return Job.from_record(json.loads(row[0]))
 
-    def list(self, limit: int, offset: int) -> tuple[list[Job], bool]:
+    def list_jobs(self, limit: int, offset: int) -> tuple[list[Job], bool]:
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT doc FROM whisperd_jobs WHERE internal = 0 "

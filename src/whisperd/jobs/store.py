@@ -263,7 +263,7 @@ class JobStore(Protocol):
         """The job, or JobNotFound."""
         ...
 
-    def list(self, limit: int, offset: int) -> tuple[list[Job], bool]:
+    def list_jobs(self, limit: int, offset: int) -> tuple[list[Job], bool]:
         """Non-internal jobs, newest first, and whether more follow."""
         ...
 
