@@ -162,6 +162,14 @@ def test_zero_length_and_negative_times_are_repaired() -> None:
     assert cues[0].start == 0.0
 
 
+def test_overlapping_segments_give_consecutive_cues() -> None:
+    segments = (Segment(0, 0.0, 3.0, " First."), Segment(1, 2.0, 4.0, " Second."),
+                Segment(2, 2.0, 2.5, " Third."))
+    cues = parse_srt(to_srt(transcript(*segments)))
+    check_cues(cues)
+    assert [(c.start, c.end) for c in cues] == [(0.0, 2.0), (2.0, 4.0), (4.0, 4.001)]
+
+
 def test_unicode_accents_and_emoji() -> None:
     text = " Ça va très bien, merci ! Größe, naïve café — «ok» 🙂"
     cues = parse_srt(to_srt(transcript(Segment(0, 0.0, 5.0, text))))
@@ -190,17 +198,25 @@ text_strategy = st.lists(
 ).map(lambda ws: " " + " ".join(ws))
 
 
+segment_strategy = st.tuples(text_strategy, st.floats(0, 10_000), st.floats(0, 60),
+                             st.booleans())
+
+
 @settings(max_examples=150, deadline=None)
-@given(text=text_strategy, start=st.floats(0, 10_000), length=st.floats(0, 60),
-       use_words=st.booleans())
-def test_any_text_gives_valid_srt_and_vtt(text: str, start: float, length: float,
-                                          use_words: bool) -> None:
-    words = words_of(text, start, start + length) if use_words and text.split() else None
-    source = transcript(Segment(0, start, start + length, text, words=words))
+@given(specs=st.lists(segment_strategy, min_size=1, max_size=3))
+def test_any_text_gives_valid_srt_and_vtt(specs: list[tuple[str, float, float, bool]]) -> None:
+    segments = []
+    for i, (text, start, length, use_words) in enumerate(specs):
+        words = words_of(text, start, start + length) if use_words and text.split() else None
+        segments.append(Segment(i, start, start + length, text, words=words))
+    source = transcript(*segments)
     srt_cues = parse_srt(to_srt(source))
     vtt_cues = parse_vtt(to_vtt(source))
     check_cues(srt_cues)
+    for before, after in zip(srt_cues, srt_cues[1:], strict=False):
+        assert before.end <= after.start
     assert [(c.start, c.end) for c in srt_cues] == [(c.start, c.end) for c in vtt_cues]
     # Nothing is lost: the visible characters all appear, in order.
-    assert "".join("".join(c.lines) for c in srt_cues).replace(" ", "") == \
-        re.sub("-{2,}>", "->", " ".join(text.split())).replace(" ", "")
+    shown = "".join("".join(c.lines) for c in srt_cues).replace(" ", "")
+    expected = "".join(re.sub("-{2,}>", "->", " ".join(text.split())) for text, *_ in specs)
+    assert shown == expected.replace(" ", "")

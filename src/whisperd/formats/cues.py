@@ -48,9 +48,26 @@ def build_cues(transcript: Transcript, *, max_width: int = MAX_LINE_WIDTH,
     for segment in transcript.segments:
         for lines in _cue_lines(_tokens(segment, max_width), max_width, max_lines):
             start_ms = max(0, round(lines[0][0].start * 1000))
-            end_ms = max(start_ms + 1, round(lines[-1][-1].end * 1000))
-            cues.append(Cue(start_ms, end_ms, tuple(_text(line) for line in lines)))
+            end_ms = round(lines[-1][-1].end * 1000)
+            if cues and start_ms < cues[-1].end_ms:
+                start_ms = _end_previous_cue(cues, start_ms)
+            cues.append(Cue(start_ms, max(end_ms, start_ms + 1),
+                            tuple(_text(line) for line in lines)))
     return cues
+
+
+def _end_previous_cue(cues: list[Cue], start_ms: int) -> int:
+    """Make the last cue end where the next one starts; the start of that next cue.
+
+    Players stack overlapping cues on screen, and Whisper's times do overlap now
+    and then (a last word's end past the next segment's start), so the earlier
+    cue gives way. Should that leave it no time, the later cue starts later.
+    """
+    previous = cues[-1]
+    if start_ms > previous.start_ms:
+        cues[-1] = Cue(previous.start_ms, start_ms, previous.lines)
+        return start_ms
+    return previous.end_ms
 
 
 def clean_text(text: str) -> str:
