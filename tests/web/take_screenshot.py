@@ -46,7 +46,8 @@ def capture(base_url: str, audio: Path, out: Path, phone: Path | None) -> None:
         page.set_input_files("#file-input", str(audio))
         page.click("#start-button")
         page.wait_for_selector("#segments li.segment", timeout=180_000)
-        page.wait_for_function("document.getElementById('player').readyState >= 1")
+        page.wait_for_selector("#player[src]")
+        page.wait_for_timeout(500)  # let the player read the audio's duration
         # Show a segment being played, as a person would see it.
         second = page.locator("#segments li.segment").nth(1)
         second.click()

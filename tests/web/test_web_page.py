@@ -7,6 +7,7 @@ and they use short clips (and tiny.en where the words are English).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,7 +22,7 @@ from whisperd.web.views import create_web_blueprint
 TRANSCRIPT_TIMEOUT_MS = 120_000  # a cold model on a busy 2-core machine
 SRT_CUE = re.compile(
     r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+?)(?:\n\n|\n?$)",
-    re.S,
+    re.DOTALL,
 )
 
 
@@ -89,8 +90,18 @@ def _module_urls(client: Any, entry: str) -> list[str]:
     return seen
 
 
+def _wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll a JS expression from Python. page.wait_for_function cannot be used: its
+    polling evaluates strings inside the page, which the page's CSP (rightly) forbids."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for: {expression}")
+        page.wait_for_timeout(100)
+
+
 def _choose_model(page: Any, model: str) -> None:
-    page.wait_for_function("document.querySelectorAll('#model-select option[value]').length > 0")
+    _wait_until(page, "[...document.querySelectorAll('#model-select option')].some(o => o.value)")
     values = page.eval_on_selector_all("#model-select option", "os => os.map(o => o.value)")
     if model in values:
         page.select_option("#model-select", model)
@@ -143,10 +154,9 @@ def test_upload_transcribe_download_and_play(
     target = segments.nth(segments.count() - 1)
     start = float(target.get_attribute("data-start") or "nan")
     assert start > 0.5, "the last segment does not start at 0"
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    _wait_until(page, "document.getElementById('player').readyState >= 1")
     target.click()
-    page.wait_for_function(
-        f"Math.abs(document.getElementById('player').currentTime - {start}) < 1.5")
+    _wait_until(page, f"Math.abs(document.getElementById('player').currentTime - {start}) < 1.5")
     assert "playing" in (target.get_attribute("class") or "")
 
     # Keyboard: Enter on the first segment seeks back to its start.
@@ -154,15 +164,14 @@ def test_upload_transcribe_download_and_play(
     first.focus()
     page.keyboard.press("Enter")
     first_start = float(first.get_attribute("data-start") or "nan")
-    page.wait_for_function(
-        f"Math.abs(document.getElementById('player').currentTime - {first_start}) < 1.5")
+    _wait_until(page, f"Math.abs(document.getElementById('player').currentTime - {first_start}) < 1.5")
 
     # Coming back through the link (a new tab) shows the result with the server's audio.
     other = page.context.new_page()
     other.goto(page.url)
     other.wait_for_selector("#segments li.segment", timeout=30_000)
     assert "your country" in _segment_texts(other).lower()
-    other.wait_for_function("document.getElementById('player').src.startsWith('blob:')")
+    _wait_until(other, "document.getElementById('player').src.startsWith('blob:')")
     other.close()
 
 
@@ -181,7 +190,7 @@ def test_non_audio_file_shows_the_api_error(
     message = error.inner_text()
     # The API's own explanation is shown, after the page's context.
     assert re.search(r"not accepted|failed", message), message
-    assert re.search(r"audio|decod", message, re.I), message
+    assert re.search(r"audio|decod", message, re.IGNORECASE), message
     assert page.locator("#segments li.segment").count() == 0
     assert page.is_enabled("#start-button"), "a person can try another file"
 
@@ -192,10 +201,10 @@ def test_microphone_recording_is_transcribed(page: Any, live_server: str) -> Non
     page.goto(live_server + "/")
     _choose_model(page, "tiny.en")
     page.click("#record-button")
-    page.wait_for_function("document.getElementById('record-button').getAttribute('aria-pressed') === 'true'")
+    _wait_until(page, "document.getElementById('record-button').getAttribute('aria-pressed') === 'true'")
     page.wait_for_timeout(6_500)  # one pass of the 5.9 s recording
     page.click("#record-button")
-    page.wait_for_function("!document.getElementById('start-button').disabled")
+    _wait_until(page, "!document.getElementById('start-button').disabled")
     assert page.inner_text("#chosen-file").startswith("Recording")
     page.click("#start-button")
 
@@ -214,13 +223,11 @@ def test_api_key_is_asked_for_and_sent(
         page.wait_for_selector("#auth-panel", state="visible")
         page.fill("#api-key", "wrong-key")
         page.click("#auth-form button[type=submit]")
-        page.wait_for_function(
-            "document.getElementById('auth-message').textContent.includes('not accepted')")
+        _wait_until(page, "document.getElementById('auth-message').textContent.includes('not accepted')")
 
         page.fill("#api-key", "web-test-key")
         page.click("#auth-form button[type=submit]")
         page.wait_for_selector("#auth-panel", state="hidden")
         # /v1/models answered with the key: the select holds real model names.
-        page.wait_for_function(
-            "[...document.querySelectorAll('#model-select option')].some(o => o.value)")
+        _wait_until(page, "[...document.querySelectorAll('#model-select option')].some(o => o.value)")
         assert page.evaluate("sessionStorage.getItem('whisperd.apiKey')") == "web-test-key"

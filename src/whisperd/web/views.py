@@ -23,7 +23,7 @@ STATIC_URL_PATH = "/static/web"
 # Only this origin: no CDN, no outside fonts, no inline script. blob: lets the
 # <audio> player use the object URL of a local file or of fetched audio, and
 # downloads use blob URLs too.
-CONTENT_SECURITY_POLICY = "; ".join((
+_CSP_DIRECTIVES = (
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
@@ -34,7 +34,8 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "base-uri 'none'",
     "form-action 'self'",
     "frame-ancestors 'none'",
-))
+)
+CONTENT_SECURITY_POLICY = "; ".join(_CSP_DIRECTIVES)
 
 
 def language_choices() -> list[tuple[str, str]]:
