@@ -100,7 +100,7 @@ class _Attempt:
             log.warning("job %s: cannot reach the job store: %s", self.job_id, e.message)
             return
         if kept is None and self.reason is None:
-            self.reason = "cancelled"
+            self.reason = "cancelled (or handed to another worker)"
 
     def _beat(self) -> None:
         interval = max(self.lease_s / 3.0, 0.05)
