@@ -24,9 +24,10 @@ log = logging.getLogger("take_screenshot")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVAL_DIR = REPO_ROOT.parent / "shared" / "eval"
-RECORDING = "en_jfk_inaugural"
-DESKTOP = {"width": 1200, "height": 900}
-PHONE = {"width": 390, "height": 844}
+# Four languages in 29 s: shows per-segment language detection as well.
+RECORDING = "mixed_en_de_fr_es_concat"
+DESKTOP_SIZE = (1200, 900)
+PHONE_SIZE = (390, 844)
 
 
 def recording_path(recording_id: str) -> Path:
@@ -41,7 +42,8 @@ def capture(base_url: str, audio: Path, out: Path, phone: Path | None) -> None:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=DESKTOP, color_scheme="light")
+        width, height = DESKTOP_SIZE
+        page = browser.new_page(viewport={"width": width, "height": height}, color_scheme="light")
         page.goto(base_url + "/")
         page.set_input_files("#file-input", str(audio))
         page.click("#start-button")
@@ -58,7 +60,8 @@ def capture(base_url: str, audio: Path, out: Path, phone: Path | None) -> None:
         page.screenshot(path=str(out), full_page=True)
         log.info("wrote %s", out)
         if phone is not None:
-            page.set_viewport_size(PHONE)
+            width, height = PHONE_SIZE
+            page.set_viewport_size({"width": width, "height": height})
             page.screenshot(path=str(phone), full_page=True)
             log.info("wrote %s", phone)
         browser.close()

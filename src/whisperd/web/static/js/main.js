@@ -197,6 +197,8 @@ function followJob(jobId, job = null, localUrl = null) {
   state.jobFileUrl = localUrl;
   state.jobId = jobId;
   show("job-panel", true);
+  show("progress-row", true);
+  $("job-title").textContent = "Progress";
   show("cancel-button", true);
   show("new-button", false);
   if (job) onJobUpdate(job);
@@ -227,7 +229,12 @@ function onJobUpdate(job) {
   }
 }
 
+const END_TITLES = { succeeded: "Finished", failed: "Failed", cancelled: "Cancelled" };
+
 async function onJobEnd(job) {
+  $("job-title").textContent = END_TITLES[job.status] || job.status;
+  // A full bar says nothing more once the transcript is below it.
+  show("progress-row", job.status !== "succeeded");
   show("cancel-button", false);
   show("new-button", true);
   $("start-button").disabled = !state.file;

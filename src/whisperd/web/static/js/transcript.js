@@ -82,6 +82,9 @@ export class TranscriptView {
       const text = document.createElement("span");
       text.className = "text";
       text.textContent = (segment.text || "").trim();
+      // So that screen readers pronounce each segment in its own language.
+      const spoken = transcript.task === "translate" ? "en" : segment.language || transcript.language;
+      if (spoken) text.lang = spoken;
       // Read as "0:07, text" rather than two unrelated pieces.
       item.setAttribute("aria-label", `${formatTime(segment.start)}: ${text.textContent}`);
       item.setAttribute("aria-describedby", "segments-hint");
