@@ -3,8 +3,9 @@
 VmHWM is the peak resident set size. Writing "5" to /proc/PID/clear_refs resets it
 (Linux 4.0+, same user), which lets one process measure the peak of each stage of a
 benchmark separately instead of the lifetime peak that getrusage reports. A served
-app may run in a child of the started process (gunicorn's worker), so the whole
-tree is summed.
+app runs in a child of the started process (gunicorn's worker), so another process
+is measured with its whole tree; this process alone (its children, such as a
+server it started, are not its own work).
 """
 
 from __future__ import annotations
@@ -49,20 +50,26 @@ def _status_kib(pid: int, field: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _measured(pid: int | None) -> list[int]:
+    if pid is None or pid == os.getpid():
+        return [os.getpid()]
+    return tree(pid)
+
+
 def peak_rss_bytes(pid: int | None = None) -> int:
-    """Summed peak RSS (VmHWM) of the tree under ``pid`` (default: this process)."""
-    return sum(_status_kib(p, "VmHWM") for p in tree(pid or os.getpid())) * 1024
+    """Summed peak RSS (VmHWM) of ``pid``'s tree, or of this process alone (default)."""
+    return sum(_status_kib(p, "VmHWM") for p in _measured(pid)) * 1024
 
 
 def rss_bytes(pid: int | None = None) -> int:
-    """Summed current RSS (VmRSS) of the tree under ``pid`` (default: this process)."""
-    return sum(_status_kib(p, "VmRSS") for p in tree(pid or os.getpid())) * 1024
+    """Summed current RSS (VmRSS) of ``pid``'s tree, or of this process alone (default)."""
+    return sum(_status_kib(p, "VmRSS") for p in _measured(pid)) * 1024
 
 
 def reset_peak(pid: int | None = None) -> bool:
-    """Reset VmHWM of every process in the tree; False where the kernel refuses."""
+    """Reset VmHWM of every measured process; False where the kernel refuses."""
     ok = True
-    for p in tree(pid or os.getpid()):
+    for p in _measured(pid):
         try:
             (PROC / str(p) / "clear_refs").write_text("5")
         except OSError as e:
