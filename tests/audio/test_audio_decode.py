@@ -77,6 +77,21 @@ def test_resamples_44k_stereo(recording: Callable[[str], Path], manifest: dict[s
     assert abs(len(audio) / SAMPLE_RATE - manifest["en_jfk_inaugural"]["duration_s"]) < 0.05
 
 
+def test_rate_and_channels_changing_midway(tmp_path: Path, recording: Callable[[str], Path],
+                                           manifest: dict[str, Any]) -> None:
+    # Two MP3s joined byte for byte, as podcast tools do: 44.1 kHz stereo, then
+    # 22.05 kHz mono. The resampler must be rebuilt where the stream changes.
+    first = tmp_path / "a.mp3"
+    second = tmp_path / "b.mp3"
+    ffmpeg("-i", str(recording(SPEECH_ID)), "-ar", "44100", "-ac", "2", "-write_xing", "0",
+           str(first))
+    ffmpeg("-i", str(recording("en_jfk_inaugural")), "-ar", "22050", "-ac", "1",
+           "-write_xing", "0", str(second))
+    audio = decode_audio(first.read_bytes() + second.read_bytes())
+    expected = manifest[SPEECH_ID]["duration_s"] + manifest["en_jfk_inaugural"]["duration_s"]
+    assert abs(len(audio) / SAMPLE_RATE - expected) < 0.2
+
+
 def test_stereo_is_downmixed_to_the_mean_of_both_channels(
         recording: Callable[[str], Path]) -> None:
     path = recording("en_stereo_two_channels")

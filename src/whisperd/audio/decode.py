@@ -40,7 +40,9 @@ from whisperd.errors import AudioDecodeError, EmptyAudio
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000  # Hz, what Whisper consumes
-_PCM16_SCALE = 1.0 / 32768.0  # int16 full scale -> [-1.0, 1.0)
+# int16 full scale -> [-1.0, 1.0). A float32 scalar keeps the product in float32;
+# a Python float would make NumPy compute in float64, six times slower.
+_PCM16_SCALE = np.float32(1.0 / 32768.0)
 
 # A file is truncated when it decodes to less than this share of its declared
 # length and more than _TRUNCATED_MIN_MISSING_S is missing. Encoder delay and
@@ -54,6 +56,7 @@ _MIN_BAD_PACKETS_TO_REFUSE = 5
 # Resampled frames are small (a few hundred samples); they are merged into blocks of
 # this many samples so that hours of audio are a few hundred arrays, not a million.
 _BLOCK_SAMPLES = 1 << 20  # about 65 s at 16 kHz
+_GROUP_INPUT_S = 1.0  # seconds of decoded input handed to the resampler at a time
 
 Source = bytes | bytearray | memoryview | BinaryIO
 
@@ -108,7 +111,7 @@ def decode_pcm16(data: bytes, *, max_duration_s: float | None = None) -> np.ndar
     check_duration(len(data) / 2 / SAMPLE_RATE, max_duration_s)
     pcm = np.frombuffer(data, dtype="<i2")
     out = np.empty(len(pcm), dtype=np.float32)
-    np.multiply(pcm, _PCM16_SCALE, out=out)
+    np.multiply(pcm, _PCM16_SCALE, out=out, dtype=np.float32)
     return out
 
 
@@ -182,7 +185,8 @@ class _Decoded:
         position = 0
         while self.blocks:
             block = self.blocks.popleft()
-            np.multiply(block, _PCM16_SCALE, out=out[position:position + len(block)])
+            np.multiply(block, _PCM16_SCALE, out=out[position:position + len(block)],
+                        dtype=np.float32)
             position += len(block)
         return out
 
@@ -205,6 +209,7 @@ class _StreamDecoder:
         self._max_duration_s = max_duration_s
         self._deadline = deadline
         self._resampler: av.AudioResampler | None = None
+        self._fifo: av.AudioFifo | None = None
         self._input_signature: tuple[str, str, int] | None = None
         self.result = _Decoded()
 
@@ -237,21 +242,42 @@ class _StreamDecoder:
             if not is_flush:
                 result.last_packet_bad = False
             for frame in frames:
-                self._resample(frame)
-        self._flush_resampler()
+                self._feed(frame)
+        self._drain()
         return result
 
+    def _feed(self, frame: av.AudioFrame) -> None:
+        """Queue a decoded frame; resample once about a second of input has gathered.
+
+        Resampling frame by frame (a few hundred samples each) costs a Python call
+        per frame: 100,000 calls for an hour of MP3.
+        """
+        signature = (frame.format.name, frame.layout.name, frame.sample_rate)
+        fifo = self._fifo
+        if fifo is None or signature != self._input_signature:
+            # Some streams change rate or layout midway (AAC with SBR, concatenated
+            # MP3); PyAV's resampler refuses a frame unlike its first, so start anew.
+            self._drain()
+            self._resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+            fifo = self._fifo = av.AudioFifo()
+            self._input_signature = signature
+        # Timestamps are irrelevant here, and the FIFO refuses gaps between them.
+        frame.pts = None
+        fifo.write(frame)
+        if fifo.samples >= frame.sample_rate * _GROUP_INPUT_S:
+            self._resample(fifo.read())
+
+    def _drain(self) -> None:
+        """Resample what the FIFO holds, then flush the resampler's own delay line."""
+        if self._fifo is not None and self._fifo.samples:
+            self._resample(self._fifo.read())
+        if self._resampler is not None:
+            self._resample(None)
+        self._resampler = None
+        self._fifo = None
+        self._input_signature = None
+
     def _resample(self, frame: av.AudioFrame | None) -> None:
-        if frame is not None:
-            signature = (frame.format.name, frame.layout.name, frame.sample_rate)
-            if signature != self._input_signature:
-                # Some streams change rate or layout midway (AAC with SBR, concatenated
-                # MP3); PyAV's resampler refuses a frame unlike its first, so start anew.
-                self._flush_resampler()
-                self._resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-                self._input_signature = signature
-            # Timestamps are irrelevant here and broken ones upset the filter graph.
-            frame.pts = None
         if self._resampler is None:
             return
         try:
@@ -264,11 +290,6 @@ class _StreamDecoder:
         for out in out_frames:
             # A copy, so that no array keeps FFmpeg's frame buffer alive.
             self._append(out.to_ndarray().reshape(-1).copy())
-
-    def _flush_resampler(self) -> None:
-        if self._resampler is not None:
-            self._resample(None)
-            self._resampler = None
 
     def _append(self, chunk: np.ndarray) -> None:
         result = self.result
