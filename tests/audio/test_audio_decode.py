@@ -128,6 +128,26 @@ def test_empty_upload(source: Any) -> None:
     assert info.value.param == "file"
 
 
+def test_wav_with_no_samples_is_empty_audio() -> None:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+    with pytest.raises(EmptyAudio, match="no audio samples"):
+        decode_audio(buffer.getvalue())
+
+
+def test_errors_keep_ffmpegs_cause(long_clip: Callable[..., Path]) -> None:
+    import av
+
+    data = long_clip("m4a").read_bytes()
+    with pytest.raises(AudioDecodeError) as info:
+        decode_audio(data[: len(data) // 2])
+    assert isinstance(info.value.__cause__, av.FFmpegError)
+    assert "Invalid data found" in info.value.message
+
+
 def _png() -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = struct.pack(">I", zlib.crc32(kind + body))
