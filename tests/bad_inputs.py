@@ -84,3 +84,19 @@ def silent_flac(seconds: int, target: Path) -> Path:
         for packet in stream.encode(None):
             out.mux(packet)
     return target
+
+
+def silent_video(target: Path) -> bytes:
+    """Two seconds of black MPEG-4 video with no audio track at all."""
+    import numpy as np
+
+    with av.open(str(target), "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        black = np.zeros((64, 64, 3), dtype=np.uint8)
+        for _ in range(20):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(black, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return target.read_bytes()
