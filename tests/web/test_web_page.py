@@ -231,3 +231,36 @@ def test_api_key_is_asked_for_and_sent(
         # /v1/models answered with the key: the select holds real model names.
         _wait_until(page, "[...document.querySelectorAll('#model-select option')].some(o => o.value)")
         assert page.evaluate("sessionStorage.getItem('whisperd.apiKey')") == "web-test-key"
+
+
+@pytest.mark.slow
+def test_cancel_a_running_job(
+    page: Any, live_server: str, recording: Callable[[str], Path]
+) -> None:
+    page.goto(live_server + "/")
+    _choose_model(page, "tiny.en")
+    page.set_input_files("#file-input", str(recording("en_long_ljspeech_LJ001-0001_0032")))
+    page.click("#start-button")
+    page.wait_for_selector("#cancel-button", state="visible")
+    assert re.search(r"#job=[\w-]+", page.url), page.url
+    page.click("#cancel-button")
+
+    _wait_until(page, "document.getElementById('job-title').textContent === 'Cancelled'", 30)
+    assert "cancelled" in page.inner_text("#status").lower()
+    assert page.locator("#segments li.segment").count() == 0
+    assert page.is_visible("#new-button")
+
+
+@pytest.mark.slow
+def test_unknown_job_and_lost_server_are_reported(
+    page: Any, settings: Any, app_server: Callable[[Any], Any], tmp_path: Path
+) -> None:
+    with app_server(settings.replace(data_dir=tmp_path)) as base_url:
+        page.goto(base_url + "/#job=job_does_not_exist")
+        error = page.locator("#error")
+        error.wait_for(state="visible")
+        assert "no longer exists" in error.inner_text()
+    # The server is gone now: following another job must say so and keep retrying.
+    page.evaluate("location.hash = 'job=job_other'")
+    _wait_until(page, "/Retrying in \\d+ s/.test(document.getElementById('status').textContent)")
+    assert "reach the server" in page.inner_text("#status")
