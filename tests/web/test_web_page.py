@@ -264,3 +264,27 @@ def test_unknown_job_and_lost_server_are_reported(
     page.evaluate("location.hash = 'job=job_other'")
     _wait_until(page, "/Retrying in \\d+ s/.test(document.getElementById('status').textContent)")
     assert "reach the server" in page.inner_text("#status")
+
+
+@pytest.mark.slow
+def test_page_fits_a_phone_and_every_control_is_labelled(page: Any, live_server: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server + "/")
+    _choose_model(page, "base")
+    # Nothing wider than the screen: no sideways scrolling on a phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('input, select, button, textarea')]
+             .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                          && !e.textContent.trim())
+             .map(e => e.id || e.outerHTML)""")
+    assert unlabelled == []
+    # The first Tab stops on the skip link, the next ones reach the file picker.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "file-input":
+            break
+    assert page.evaluate("document.activeElement.id") == "file-input"
+    assert page.get_attribute("#status", "aria-live") == "polite"
