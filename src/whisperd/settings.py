@@ -67,7 +67,9 @@ class Settings:
     max_queue: int = 8  # requests allowed to wait for a free slot; beyond it: 429
     max_upload_bytes: int = 1024 * 1024 * 1024  # 1 GiB
     max_sync_duration_s: float = 3 * 3600.0  # longest audio a synchronous request takes
-    max_job_duration_s: float = 24 * 3600.0  # longest audio a job takes
+    # Longest audio a job takes. A worker holds the decoded audio in memory
+    # (16 kHz float32: 230 MB per hour), so 10 h needs about 2.3 GB.
+    max_job_duration_s: float = 10 * 3600.0
     decode_timeout_s: float = 600.0  # longest time decoding one upload may take
 
     # --- jobs ---
@@ -88,6 +90,11 @@ class Settings:
     log_level: str = "INFO"
     # Transcript text is kept out of the logs unless this is on.
     log_transcripts: bool = False
+
+    # --- evaluation ---
+    # Folder holding manifest.jsonl for `whisperd eval` / `bench`; None: ./shared/eval
+    # or ../shared/eval, whichever exists (the layout of this project's checkout).
+    eval_dir: Path | None = None
 
     @property
     def models_dir(self) -> Path:

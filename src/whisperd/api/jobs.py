@@ -14,9 +14,9 @@ from flask import Blueprint, Response, jsonify, request
 from whisperd.api.errors import OPENAI, use_error_shape
 from whisperd.api.params import OPENAI_GRANULARITIES, parse_bool, parse_float, parse_int
 from whisperd.api.uploads import read_upload
+from whisperd.audio.decode import verify_audio
 from whisperd.engine.options import TranscriptionOptions
 from whisperd.errors import (
-    AudioTooLong,
     InvalidRequest,
     ServiceUnavailable,
     UnsupportedFormat,
@@ -80,24 +80,16 @@ def _options() -> TranscriptionOptions:
     ).validated()
 
 
-def _check_declared_duration(audio: bytes, limit_s: float) -> None:
-    from whisperd.audio.decode import probe_duration
-
-    declared = probe_duration(audio)
-    if declared is not None and declared > limit_s:
-        raise AudioTooLong(
-            f"The audio is {declared:.0f} s long; jobs take at most {limit_s:.0f} s.",
-            param="file",
-        )
-
-
 def _create() -> tuple[Response, int, dict[str, str]]:
     svc = services()
     jobs = _jobs()
     options = _options()
     upload = read_upload(request, "file", max_bytes=svc.settings.max_upload_bytes)
     audio = upload.read_bytes()
-    _check_declared_duration(audio, svc.settings.max_job_duration_s)
+    # Decode it once now (samples discarded): unusable audio is a 4xx at submission,
+    # not a job that fails later. Limits are checked on the way.
+    verify_audio(audio, max_duration_s=svc.settings.max_job_duration_s,
+                 timeout_s=svc.settings.decode_timeout_s)
     job = jobs.submit(
         audio, upload.filename, options,
         content_type=upload.content_type,
