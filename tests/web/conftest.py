@@ -42,9 +42,17 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def on_console(message: Any) -> None:
+        # Chromium logs every 4xx/5xx answer ("Failed to load resource"), and the tests
+        # provoke those on purpose; anything else (a CSP violation, say) is a bug.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            errors.append(message.text)
+
+    page.on("console", on_console)
     yield page
     context.close()
-    assert not errors, f"script errors on the page: {errors}"
+    assert not errors, f"errors on the page: {errors}"
 
 
 @pytest.fixture(scope="session")
