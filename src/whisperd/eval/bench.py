@@ -9,7 +9,8 @@ Modes, all on the same decoded samples and the same loaded model:
   N copies of a long recording would take most of an hour on two cores).
 
 Short clips are run ``runs`` times and the median is kept; machine load varies too
-much between minutes for one run to mean anything. Every mode is warmed up once,
+much between minutes for one run to mean anything, so the modes take turns (one run
+each per round) rather than running back to back. Every mode is warmed up once,
 untimed, on the shortest input. Ratios are against faster-whisper on the same input.
 """
 
@@ -91,10 +92,10 @@ def run_bench(
     rows = []
     for item in inputs:
         repeat = runs if item.duration_s < REPEAT_BELOW_S else 1
-        for name, once in modes.items():
-            progress(f"{item.name}: {name} x{repeat}")
-            pid = service.pid if name == HTTP and service is not None else os.getpid()
-            rows.append(_measure(item, name, once, repeat, pid))
+        progress(f"{item.name}: {', '.join(modes)}, {repeat} round(s)")
+        pids = {name: service.pid if name == HTTP and service is not None else os.getpid()
+                for name in modes}
+        rows += _interleaved(item, modes, pids, repeat)
         if service is not None and clients > 1 and item.duration_s < CONCURRENT_BELOW_S:
             progress(f"{item.name}: {HTTP} x{clients} clients, {repeat} requests each")
             rows.append(_concurrent(item, service, wavs[item.name], model, clients, repeat))
@@ -108,13 +109,26 @@ def _http_once(service: Service, wav: bytes, model: str) -> float:
     return reply.seconds
 
 
-def _measure(item: BenchInput, mode: str, once: Callable[[BenchInput], float], repeat: int,
-             pid: int | None) -> Row:
-    can_reset = pid is not None and procmem.reset_peak(pid)
-    walls = [once(item) for _ in range(repeat)]
-    peak = procmem.peak_rss_bytes(pid) / 2**20 if can_reset and pid is not None else None
-    return Row(item.name, mode, item.duration_s, repeat, statistics.median(walls),
-               [round(w, 4) for w in walls], peak)
+def _interleaved(item: BenchInput, modes: dict[str, Callable[[BenchInput], float]],
+                 pids: dict[str, int | None], repeat: int) -> list[Row]:
+    """Round-robin over the modes, so a burst of load from elsewhere hits them alike."""
+    walls: dict[str, list[float]] = {name: [] for name in modes}
+    peaks: dict[str, float | None] = {name: 0.0 for name in modes}
+    for _ in range(repeat):
+        for name, once in modes.items():
+            pid = pids[name]
+            can_reset = pid is not None and procmem.reset_peak(pid)
+            walls[name].append(once(item))
+            previous = peaks[name]
+            if can_reset and previous is not None:
+                peaks[name] = max(previous, procmem.peak_rss_bytes(pid) / 2**20)
+            else:
+                peaks[name] = None
+    return [
+        Row(item.name, name, item.duration_s, repeat, statistics.median(walls[name]),
+            [round(w, 4) for w in walls[name]], peaks[name])
+        for name in modes
+    ]
 
 
 def _concurrent(item: BenchInput, service: Service, wav: bytes, model: str, clients: int,
