@@ -13,6 +13,11 @@ every worker process runs this loop, every few seconds:
 3. Retention: finished jobs, their audio and results are deleted after
    settings.job_retention_s.
 
+A lease that expired while the store was unreachable (Redis restarting) says
+nothing about its worker: it could not renew it either. So after an outage this
+loop waits one more lease before reaping, and it never reaps a job this very
+process is still running.
+
 At start-up, jobs still marked running by a process of this host that no longer
 exists are requeued at once, without waiting for their lease (embedded mode: the
 server was restarted). In a container the new process often has the old one's pid
@@ -26,9 +31,11 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
-from whisperd.errors import WhisperdError
+from whisperd.errors import ServiceUnavailable, WhisperdError
 from whisperd.jobs import store as js
+from whisperd.jobs.outage import Outage
 from whisperd.jobs.queue import JobQueues, priority_of
 from whisperd.jobs.store import Job, JobStore
 from whisperd.settings import Settings
@@ -51,10 +58,14 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Maintenance:
-    def __init__(self, store: JobStore, queues: JobQueues, settings: Settings) -> None:
+    def __init__(self, store: JobStore, queues: JobQueues, settings: Settings, *,
+                 holds: Callable[[str], bool] = lambda job_id: False) -> None:
         self.store = store
         self.queues = queues
         self.settings = settings
+        # holds(job_id): whether this process's own runner is running that job.
+        self.holds = holds
+        self.outage = Outage(log, "job store (maintenance)")
         # Often enough that a lease is noticed soon after it expires.
         self.interval_s = min(max(settings.job_lease_s / 4.0, 0.2), LONGEST_INTERVAL_S)
         self._stop = threading.Event()
@@ -88,10 +99,17 @@ class Maintenance:
                 count += 1
         return count
 
+    def leases_trustworthy(self) -> bool:
+        """False for one lease after this loop last found the store unreachable."""
+        recovered = self.outage.recovered_at
+        return recovered is None or time.monotonic() - recovered >= self.settings.job_lease_s
+
     def run_once(self) -> None:
         now = time.time()
+        reap = self.leases_trustworthy()
         for job in self.store.with_status(js.RUNNING):
-            if job.lease_expires_at is not None and job.lease_expires_at < now:
+            if (reap and job.lease_expires_at is not None and job.lease_expires_at < now
+                    and not self.holds(job.id)):
                 self._requeue(job, force=False, now=now)
         self.requeue_dead_local(at_startup=False)
         self._resend_lost(now)
@@ -121,10 +139,14 @@ class Maintenance:
         while not self._stop.wait(self.interval_s):
             try:
                 self.run_once()
+            except ServiceUnavailable as e:
+                self.outage.failed(e.message)
+                continue
             except WhisperdError as e:
                 log.warning("job maintenance skipped: %s", e.message)
             except Exception:  # keep the loop alive; the next round may succeed
                 log.exception("job maintenance failed")
+            self.outage.succeeded()
 
     def stop(self) -> None:
         self._stop.set()

@@ -35,11 +35,12 @@ from typing import Any
 
 import redis
 from huey import Huey, PriorityRedisHuey, SqliteHuey
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Scheduler, Worker
 from huey.registry import Message
 from huey.serializer import Serializer
 
 from whisperd.errors import ServiceUnavailable
+from whisperd.jobs.outage import UNREACHABLE, Outage
 from whisperd.jobs.store import Job
 from whisperd.settings import Settings
 
@@ -101,6 +102,45 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+class _QueueWorker(Worker):
+    """Huey's worker loop, with an unreachable queue logged once per outage.
+
+    Huey logs every failed dequeue with a traceback, several a second while Redis
+    restarts; the loop itself already backs off (``sleep``) and recovers.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outage = Outage(log, f"job queue {self.huey.name}")
+
+    def loop(self, now: dt.datetime | None = None) -> None:
+        try:
+            task = self.huey.dequeue()
+        except UNREACHABLE as e:
+            self.outage.failed(e)
+            self.sleep()
+            return
+        self.outage.succeeded()
+        if task is None:
+            if not self.huey.storage.blocking:
+                self.sleep()
+            return
+        self.delay = self.default_delay
+        try:
+            self.huey.execute(task, now)
+        except Exception:  # JobRunner handles its own errors; this is a bug
+            log.exception("job message %s failed", task.id)
+
+
+class _IdleScheduler(Scheduler):
+    """whisperd puts nothing on Huey's schedule (no eta, no Huey retries, periodic
+    off), so the scheduler only waits; polling the schedule would add a Redis round
+    trip a second, and a traceback a second while Redis is away."""
+
+    def loop(self, now: dt.datetime | None = None) -> None:
+        self.stop_flag.wait(self.interval)
+
+
 class _QuietConsumer(Consumer):
     """A Huey consumer that leaves signal handling to its owner.
 
@@ -108,6 +148,9 @@ class _QuietConsumer(Consumer):
     signals away from gunicorn/werkzeug when run inside the API server, and fails
     outside the main thread. run_worker handles signals itself.
     """
+
+    worker_class = _QueueWorker
+    scheduler_class = _IdleScheduler
 
     def _set_signal_handlers(self) -> None:
         pass
@@ -154,7 +197,11 @@ class JobQueues:
     def pending_ids(self, model: str) -> set[str]:
         """Job ids with a message waiting in that model's queue."""
         ids: set[str] = set()
-        for task in self.huey(model).pending():
+        try:
+            pending = self.huey(model).pending()
+        except UNREACHABLE as e:
+            raise ServiceUnavailable(f"The job queue is unreachable: {e}") from e
+        for task in pending:
             if task.args:
                 ids.add(str(task.args[0]))
         return ids

@@ -45,7 +45,8 @@ class WorkerPool:
         settings = service.settings
         self.runner = JobRunner(service.store, engine, settings,
                                 on_finished=service.on_finished, requeue=service.requeue)
-        self.maintenance = Maintenance(service.store, service.queues, settings)
+        self.maintenance = Maintenance(service.store, service.queues, settings,
+                                       holds=self.runner.holds)
         self._consumers = [service.queues.consumer(m, settings.worker_concurrency)
                            for m in models]
 
