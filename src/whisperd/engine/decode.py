@@ -59,6 +59,9 @@ class WindowResult:
     compression_ratio: float = 0.0
     temperature: float = 0.0
     words: list[RawWord] = field(default_factory=list)
+    # Window spans whose words this result keeps (None: all). A window that mixes
+    # languages is decoded once per language, each result keeping its own regions.
+    spans: frozenset[int] | None = None
 
 
 def compression_ratio(text: str) -> float:

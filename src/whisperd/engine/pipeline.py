@@ -4,10 +4,11 @@
    transcript at once, never invented words (windows.py).
 2. Speech regions packed into <= 30 s windows, silence cut out (windows.py).
 3. Windows encoded in batches; without a given language, each window's language is
-   identified from its own encoder output. A window that is not clearly one
-   language (top probability below ``MIXED_LANGUAGE_CONFIDENCE``) is split into its
-   speech regions, each identified and decoded on its own, so an English-then-German
-   recording keeps its German (decode.py).
+   identified from its own encoder output. In a window that is not clearly one
+   language (top probability below ``MIXED_LANGUAGE_CONFIDENCE``) each speech region
+   is identified on its own; the window is then decoded once per language found,
+   each pass keeping the words of its regions, so an English-then-German recording
+   keeps its German (decode.py).
 4. Batched beam search, Whisper's temperature fallback per failing window, the
    no-speech rule (``no_speech_threshold`` / ``log_prob_threshold``), and word
    alignment (decode.py).
@@ -20,6 +21,7 @@ here; ``initial_prompt`` conditions every window.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
@@ -45,10 +47,12 @@ logger = logging.getLogger(__name__)
 # Below this top-language probability, each speech region of a window is identified
 # on its own (cheap: see Decoder.detect_short); clean monolingual windows score above.
 MIXED_LANGUAGE_CONFIDENCE = 0.97
+# A window with more language runs than this is cut into one window per run.
+MAX_SHARED_RUNS = 2
 # A region whose own language is less probable than this takes the language of the
 # region before it; shorter regions say less, so they must be surer.
 REGION_CONFIDENCE = 0.5
-SHORT_REGION_S = 2.0
+SHORT_REGION_S = 3.0
 SHORT_REGION_CONFIDENCE = 0.8
 # A region keeps the previous region's language while that has at least this probability.
 STICKY_LANGUAGE = 0.2
@@ -130,39 +134,70 @@ def _run_batch(decoder: Decoder, audio: np.ndarray, batch: list[Window],
                               [[(fixed, 1.0)]] * len(batch))
 
     probs = decoder.detect(encoder_output)
-    kept: list[int] = []
-    regrouped: list[tuple[Window, str, float]] = []
+    # (window index, language, the spans that language covers or None for all)
+    jobs: list[tuple[int, str, frozenset[int] | None]] = []
+    regrouped: list[tuple[Window, str]] = []
     for i, (window, p) in enumerate(zip(batch, probs)):
         if len(window.spans) > 1 and p[0][1] < MIXED_LANGUAGE_CONFIDENCE:
-            parts = _language_runs(decoder, audio, window, p[0][0])
-            if len(parts) > 1:
+            languages = _span_languages(decoder, audio, window, p[0][0])
+            runs = _runs(window, languages)
+            if len(runs) > 1:
                 logger.debug("window %.1f-%.1f s mixes languages (%s): %s", window.start,
-                             window.end, p[:3], [(round(w.start, 1), lang) for w, lang, _ in parts])
-                regrouped.extend(parts)
+                             window.end, p[:3], languages)
+            if len(runs) > MAX_SHARED_RUNS:
+                regrouped.extend(runs)
                 continue
-        kept.append(i)
+            if len(runs) > 1:
+                # Decoding the whole window once per language reuses its encoder
+                # output (an encoder pass costs more than a decoder pass on CPU) and
+                # keeps the full context; each pass keeps the words of its own regions.
+                for lang in dict.fromkeys(languages):
+                    spans = frozenset(k for k, code in enumerate(languages) if code == lang)
+                    jobs.append((i, lang, spans))
+                continue
+        jobs.append((i, p[0][0], None))
 
+    if len(jobs) == len(batch):
+        return decoder.decode(batch, features, encoder_output, [lang for _, lang, _ in jobs],
+                              probs)
     results: list[WindowResult] = []
-    if kept:
-        kept_output = encoder_output if len(kept) == len(batch) else decoder.select(
-            encoder_output, kept, [features[i] for i in kept])
+    # Windows with many language changes are cut into one window per run and
+    # encoded again: one pass per language over a window of four languages
+    # measured worse than decoding each run on its own.
+    for group_runs in _chunks(regrouped, batch_size):
+        windows = [w for w, _ in group_runs]
+        run_features = [decoder.features(w.audio(audio)) for w in windows]
         results.extend(decoder.decode(
-            [batch[i] for i in kept], [features[i] for i in kept], kept_output,
-            [probs[i][0][0] for i in kept], [probs[i] for i in kept]))
-    for group in _chunks(regrouped, batch_size):
-        windows = [w for w, _, _ in group]
-        group_features = [decoder.features(w.audio(audio)) for w in windows]
-        results.extend(decoder.decode(
-            windows, group_features, decoder.encode(group_features),
-            [lang for _, lang, _ in group], [[(lang, p)] for _, lang, p in group]))
+            windows, run_features, decoder.encode(run_features),
+            [lang for _, lang in group_runs], [[(lang, 1.0)] for _, lang in group_runs]))
+    for group in _chunks(jobs, batch_size) if jobs else []:
+        indices = [i for i, _, _ in group]
+        decoded = decoder.decode(
+            [batch[i] for i in indices], [features[i] for i in indices],
+            decoder.select(encoder_output, indices, [features[i] for i in indices]),
+            [lang for _, lang, _ in group], [probs[i] for i in indices])
+        for result, (_, _, spans) in zip(decoded, group):
+            result.spans = spans
+        results.extend(decoded)
     return sorted(results, key=lambda r: r.window.start)
 
 
-def _language_runs(decoder: Decoder, audio: np.ndarray, window: Window,
-                   fallback: str) -> list[tuple[Window, str, float]]:
+def _runs(window: Window, languages: list[str]) -> list[tuple[Window, str]]:
     """The window cut into runs of consecutive regions that share a language."""
+    runs: list[tuple[Window, str]] = []
+    start = 0
+    for i in range(1, len(languages) + 1):
+        if i == len(languages) or languages[i] != languages[start]:
+            offsets = tuple(o - window.offsets[start] for o in window.offsets[start:i])
+            runs.append((Window(window.spans[start:i], offsets), languages[start]))
+            start = i
+    return runs
+
+
+def _span_languages(decoder: Decoder, audio: np.ndarray, window: Window,
+                    fallback: str) -> list[str]:
+    """The language of each speech region of ``window``."""
     languages: list[str | None] = []
-    confidences: list[float] = []
     for span in window.spans:
         seconds = span.samples / SAMPLE_RATE
         ranked = decoder.detect_short(audio[span.start:span.end])
@@ -175,22 +210,12 @@ def _language_runs(decoder: Decoder, audio: np.ndarray, window: Window,
         reliable = p >= (REGION_CONFIDENCE if seconds >= SHORT_REGION_S
                          else SHORT_REGION_CONFIDENCE)
         languages.append(code if reliable else None)
-        confidences.append(p)
-    # A region too short to judge joins the language of the region before it.
+    # A region too uncertain to judge takes the language of the region before it.
     resolved: list[str] = []
     for code in languages:
         resolved.append(code or (resolved[-1] if resolved else None)
                         or next((c for c in languages if c), fallback))
-    runs: list[tuple[Window, str, float]] = []
-    start = 0
-    for i in range(1, len(resolved) + 1):
-        if i == len(resolved) or resolved[i] != resolved[start]:
-            spans = window.spans[start:i]
-            offsets = tuple(o - window.offsets[start] for o in window.offsets[start:i])
-            confidence = sum(confidences[start:i]) / (i - start)
-            runs.append((Window(spans, offsets), resolved[start], confidence))
-            start = i
-    return runs
+    return resolved
 
 
 def _segments(decoder: Decoder, results: list[WindowResult],
@@ -212,7 +237,9 @@ def _segments(decoder: Decoder, results: list[WindowResult],
                 continue
             previous = text
             segments.append(_segment(len(segments), result, group, options))
-    return segments
+    # A window decoded once per language yields its segments out of time order.
+    segments.sort(key=lambda seg: seg.start)
+    return [dataclasses.replace(seg, id=i) for i, seg in enumerate(segments)]
 
 
 def _segment(index: int, result: WindowResult, words: list[TimedWord],

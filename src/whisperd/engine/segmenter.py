@@ -50,6 +50,8 @@ def place_words(result: WindowResult) -> list[TimedWord]:
     placed: list[TimedWord] = []
     for w in result.words:
         span = window.span_at((w.start + w.end) / 2)
+        if result.spans is not None and span not in result.spans:
+            continue
         lo, hi = window.span_bounds(span)
         start = min(max(w.start, lo), hi)
         end = min(max(w.end, start), hi)
