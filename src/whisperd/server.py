@@ -9,11 +9,16 @@ larger than running + waiting transcriptions so that a connection is always acce
 by default (WHISPERD_REQUEST_TIMEOUT_S) so a long synchronous request is held open.
 The app is built in the worker after the fork (no preload): CTranslate2 and threads
 do not survive a fork.
+
+SIGTERM drains: requests in flight finish (up to the same timeout), new connections
+are refused at once (``_draining_worker_class``), the in-process job worker releases
+its running job to the queue and takes no other, then the process exits.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from flask import Flask
@@ -51,6 +56,8 @@ def serve_production(settings: Settings) -> None:
         def load_config(self) -> None:
             for key, value in gunicorn_options(settings).items():
                 self.cfg.set(key, value)
+            # gthread, plus what it lacks for draining (see _draining_worker_class).
+            self.cfg.set("worker_class", _draining_worker_class())
 
         def load(self) -> Flask:
             from whisperd.app import create_app
@@ -68,10 +75,52 @@ def serve_development(settings: Settings) -> None:
     app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
 
 
+def _draining_worker_class() -> type:
+    from gunicorn.workers.gthread import ThreadWorker
+
+    class DrainingThreadWorker(ThreadWorker):  # type: ignore[misc]
+        """gunicorn's gthread worker, refusing new connections while it drains.
+
+        On SIGTERM gthread only stops polling its listening socket and keeps it open
+        until the last request in flight is answered. The kernel meanwhile goes on
+        completing handshakes into the listen backlog, so a client that connects
+        during a drain (up to an hour here) hangs that long and is then reset.
+        Closing the socket when the drain starts refuses such clients at once, so
+        they retry elsewhere or later. The master closed its copy already.
+        """
+
+        def set_accept_enabled(self, enabled: bool) -> None:
+            super().set_accept_enabled(enabled)
+            if enabled or self.alive:
+                return  # paused at the connection limit, not stopping
+            for listener in self.sockets:
+                listener.close()  # gunicorn's socket wrapper: closing twice is fine
+            threading.Thread(target=_stop_job_worker, args=(self,),
+                             name="whisperd-stop-jobs", daemon=True).start()
+
+    return DrainingThreadWorker
+
+
+def _jobs_of(worker: Any) -> Any:
+    app = getattr(worker, "wsgi", None)
+    services = getattr(app, "extensions", {}).get("whisperd") if app is not None else None
+    return services.jobs if services is not None else None
+
+
+def _stop_job_worker(worker: Any) -> None:
+    # At the start of a drain: the running job goes back to the queue now rather
+    # than after the drain, and no queued job is started only to be abandoned.
+    jobs = _jobs_of(worker)
+    if jobs is not None:
+        try:
+            jobs.stop_worker()
+        except Exception:  # the process is exiting; worker_exit tries again
+            log.exception("stopping the in-process job worker failed")
+
+
 def _worker_exit(server: Any, worker: Any) -> None:
     # Stop the in-process job workers cleanly: a running job is finished or requeued,
     # queued jobs stay queued for the next start.
-    app = getattr(worker, "wsgi", None)
-    services = getattr(app, "extensions", {}).get("whisperd") if app is not None else None
-    if services is not None and services.jobs is not None:
-        services.jobs.close()
+    jobs = _jobs_of(worker)
+    if jobs is not None:
+        jobs.close()

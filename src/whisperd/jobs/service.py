@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -55,6 +56,9 @@ class JobService:
         self.callbacks = CallbackSender(allow_private=settings.callback_allow_private)
         self.sync_pickup_timeout_s = SYNC_PICKUP_TIMEOUT_S
         self._pool: Any = None  # worker.WorkerPool while consuming in-process
+        # Serialises start/stop: a draining server stops the pool from one thread
+        # while its exit hook may close the service from another.
+        self._pool_lock = threading.Lock()
         self._registry: Any = None
 
     @classmethod
@@ -120,9 +124,14 @@ class JobService:
         if stored.id != job.id:
             log.info("idempotent resubmission: returning job %s", stored.id)
             return stored
-        # Stored first, then sent: if this process dies in between, the reaper
-        # (maintenance.py) sends the message.
-        self.queues.enqueue(job.model, job.id, priority=priority_of(job))
+        # Stored first, then sent: if this process dies in between, or the queue went
+        # away since the store answered, the reaper (maintenance.py) sends the message.
+        # The record is the job, so it is accepted either way.
+        try:
+            self.queues.enqueue(job.model, job.id, priority=priority_of(job))
+        except ServiceUnavailable as e:
+            log.warning("job %s stored but its message not sent (%s); the reaper will",
+                        job.id, e.message)
         log.info("job %s queued (model %s, %d bytes)", job.id, job.model, len(audio))
         return stored
 
@@ -252,19 +261,21 @@ class JobService:
         """Consume the queues of ``models`` on background threads (needs an engine)."""
         if self.engine is None:
             raise ServiceUnavailable("An in-process worker needs a local model.")
-        if self._pool is not None:
-            return
         from whisperd.jobs.worker import WorkerPool
 
-        pool = WorkerPool(self, self.engine, models or self.served_models())
-        pool.start()
-        self._pool = pool
+        with self._pool_lock:
+            if self._pool is not None:
+                return
+            pool = WorkerPool(self, self.engine, models or self.served_models())
+            pool.start()
+            self._pool = pool
 
     def stop_worker(self, timeout_s: float = 30.0) -> None:
         """Stop consuming; a running job is released back to the queue."""
-        if self._pool is not None:
-            self._pool.stop(timeout_s)
-            self._pool = None
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.stop(timeout_s)
+                self._pool = None
 
     @property
     def worker_running(self) -> bool:
