@@ -57,6 +57,8 @@ SHORT_REGION_CONFIDENCE = 0.8
 # A region keeps the previous region's language while that has at least this probability.
 STICKY_LANGUAGE = 0.2
 
+PROGRESS_STEP_S = 30.0  # progress is reported at least this often, in seconds of audio
+
 Progress = Callable[[float, float], None]
 T = TypeVar("T")
 
@@ -84,11 +86,12 @@ def transcribe(
     decoder = Decoder(model, options)
     windows = pack_windows(spans, join=options.vad_filter)
     results: list[WindowResult] = []
+    done = 0.0
     for batch in _chunks(windows, batch_size):
         results.extend(_run_batch(decoder, audio, batch, batch_size))
         for window in batch:
-            report(min(window.end, duration), duration)
-    report(duration, duration)
+            done = _advance(report, done, min(window.end, duration), duration)
+    _advance(report, done, duration, duration)
 
     segments = _segments(decoder, results, options)
     probabilities = _overall_languages(results)
@@ -270,6 +273,20 @@ def _overall_languages(results: list[WindowResult]) -> list[tuple[str, float]]:
             totals[code] = totals.get(code, 0.0) + p * r.window.duration / weight
     ranked = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
     return [(code, round(p, 4)) for code, p in ranked] or [("en", 1.0)]
+
+
+def _advance(report: Progress, done: float, target: float, total: float) -> float:
+    """Report progress up to ``target`` in steps of at most PROGRESS_STEP_S of audio.
+
+    A window holds 30 s of speech but may span minutes of audio once silence is cut;
+    the silence was already processed (by VAD), so the steps over it are honest.
+    """
+    while target - done > PROGRESS_STEP_S:
+        done += PROGRESS_STEP_S
+        report(done, total)
+    if target > done or target == total:
+        report(target, total)
+    return max(done, target)
 
 
 def _empty(options: TranscriptionOptions, duration: float, model_name: str) -> Transcript:
