@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +69,7 @@ class RedisServer:
     def stop(self) -> None:
         """Shut down as an operator would (SIGTERM: the append-only file is flushed)."""
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # in case a test froze it
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
@@ -75,6 +77,15 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections are still accepted by the kernel, nothing answers."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def client(self):
         import redis
@@ -127,20 +138,31 @@ def _submit(base_url: str, path: Path) -> requests.Response:
                              data={"language": "en"}, timeout=REQUEST_TIMEOUT_S)
 
 
+def _transcribe_sync(base_url: str, path: Path, outcome: dict) -> None:
+    try:
+        with open(path, "rb") as f:
+            outcome["response"] = requests.post(
+                f"{base_url}/v1/audio/transcriptions", files={"file": (path.name, f)},
+                data={"model": "whisper-1", "response_format": "text"}, timeout=300)
+    except requests.RequestException as e:  # reported by the test's assertions
+        outcome["error"] = e
+
+
 def _job(base_url: str, job_id: str) -> dict:
     response = requests.get(f"{base_url}/v1/jobs/{job_id}", timeout=REQUEST_TIMEOUT_S)
     response.raise_for_status()
     return response.json()
 
 
-def _assert_openai_503(response: requests.Response, elapsed_s: float) -> None:
+def _assert_openai_503(response: requests.Response, elapsed_s: float, *,
+                       within_s: float = 10) -> None:
     assert response.status_code == 503, (response.status_code, response.text)
     assert response.headers["Content-Type"].startswith("application/json")
     error = response.json()["error"]
     assert error["type"] == "server_error" and error["code"] == "service_unavailable", error
     assert "redis" in error["message"].lower() or "queue" in error["message"].lower(), error
     assert response.headers.get("Retry-After")
-    assert elapsed_s < 10, f"the 503 took {elapsed_s:.1f} s"
+    assert elapsed_s < within_s, f"the 503 took {elapsed_s:.1f} s"
 
 
 def _timed(call) -> tuple[requests.Response, float]:
@@ -183,6 +205,13 @@ def test_redis_restart_under_a_running_worker_loses_no_job(
         wait_until(lambda: (j := _job(base_url, long_id))["status"] == "running"
                    and j["progress"] > 0, 240, "the long job to be under way")
         log_mark = len(worker.output())
+        # A synchronous request forwarded to the worker (the API has no model), waiting
+        # behind the long job when Redis goes away: it waits the outage out.
+        sync: dict = {}
+        sync_thread = threading.Thread(target=_transcribe_sync,
+                                       args=(base_url, recording(SHORT[1]), sync), daemon=True)
+        sync_thread.start()
+        time.sleep(0.5)
 
         redis_server.stop()
         down_at = time.monotonic()
@@ -214,6 +243,10 @@ def test_redis_restart_under_a_running_worker_loses_no_job(
         # Finished during the outage, its outcome was held until Redis answered: the
         # work was not thrown away and redone.
         assert finished[0]["attempts"] == 1, worker.output()[-4000:]
+        sync_thread.join(timeout=120)
+        assert "response" in sync, (sync, api.output()[-3000:])
+        assert sync["response"].status_code == 200, sync["response"].text
+        assert "he could wait no longer" in sync["response"].text.lower()
         text = requests.get(f"{base_url}/v1/jobs/{long_id}/result?format=text",
                             timeout=REQUEST_TIMEOUT_S).text.lower()
         assert "ask not what your country" in text
@@ -280,3 +313,78 @@ def test_redis_down_at_submission_is_503_and_writes_nothing(
         assert _job_ids_in_redis(redis_server) == {response.json()["id"]}
     finally:
         api.stop()
+
+
+def test_redis_frozen_under_a_running_worker_loses_no_job(
+        tmp_path: Path, redis_server: RedisServer, recording) -> None:
+    """A Redis that stops answering without closing anything (SIGSTOP: a frozen host,
+    a stalled fork) must turn into timeouts and 503s, not hangs or failed jobs."""
+    shared = {"queue_url": redis_server.url, "job_lease_s": "6", "batch_size": "1"}
+    worker = start_worker(tmp_path / "worker" / "data", tmp_path / "worker", "worker",
+                          **shared)
+    api, base_url = _start_api(tmp_path, redis_server.url, job_lease_s="6")
+    try:
+        worker.wait_for_output("serving tiny.en", 180)
+        wait_until(lambda: _health(base_url) == 200 or api.popen.poll() is not None, 120,
+                   "the API server")
+        assert api.popen.poll() is None, api.output()[-3000:]
+        accepted = []
+        for name in [LONG, SHORT[0]]:
+            response = _submit(base_url, recording(name))
+            assert response.status_code == 202, response.text
+            accepted.append(response.json()["id"])
+        wait_until(lambda: (j := _job(base_url, accepted[0]))["status"] == "running"
+                   and j["progress"] > 0, 240, "the long job to be under way")
+        log_mark = len(worker.output())
+
+        redis_server.freeze()
+        frozen_at = time.monotonic()
+        response, elapsed = _timed(lambda: requests.get(f"{base_url}/v1/jobs/{accepted[0]}",
+                                                        timeout=REQUEST_TIMEOUT_S))
+        _assert_openai_503(response, elapsed, within_s=REQUEST_TIMEOUT_S / 2)
+        # Frozen for longer than the lease and than whisperd's socket timeout (10 s).
+        time.sleep(max(0.0, 16.0 - (time.monotonic() - frozen_at)))
+        assert worker.popen.poll() is None, worker.output()[-3000:]
+        redis_server.thaw()
+
+        wait_until(lambda: _health(base_url) == 200, 30, "the API to see Redis again")
+        finished = [wait_until(lambda i=job_id: (j := _job(base_url, i))["status"] in
+                               ("succeeded", "failed", "cancelled") and j, 400,
+                               f"job {job_id} to finish") for job_id in accepted]
+        assert [j["status"] for j in finished] == ["succeeded"] * len(accepted), (
+            finished, worker.output()[-4000:])
+        assert finished[0]["attempts"] == 1, worker.output()[-4000:]
+        assert worker.popen.poll() is None
+        outage_log = worker.output()[log_mark:]
+        assert "Traceback" not in outage_log, outage_log[-4000:]
+        assert len(outage_log.splitlines()) < 60, outage_log[-4000:]
+    finally:
+        api.stop()
+        assert worker.stop() == 0, worker.output()[-3000:]
+
+
+def test_worker_and_api_started_before_redis_wait_for_it(
+        tmp_path: Path, redis_server: RedisServer, recording) -> None:
+    """Started together (docker compose up), whisperd may come up before Redis does."""
+    redis_server.stop()
+    worker = start_worker(tmp_path / "worker" / "data", tmp_path / "worker", "worker",
+                          queue_url=redis_server.url, job_lease_s="6")
+    api, base_url = _start_api(tmp_path, redis_server.url)
+    try:
+        worker.wait_for_output("serving tiny.en", 180)
+        wait_until(lambda: _health(base_url) == 503 or api.popen.poll() is not None, 120,
+                   "the API server to answer")
+        time.sleep(3)
+        assert worker.popen.poll() is None, worker.output()[-3000:]
+        assert api.popen.poll() is None, api.output()[-3000:]
+        redis_server.start()
+        wait_until(lambda: _health(base_url) == 200, 30, "the API to see Redis")
+        response = _submit(base_url, recording(SHORT[0]))
+        assert response.status_code == 202, response.text
+        done = wait_until(lambda: (j := _job(base_url, response.json()["id"]))["status"]
+                          in ("succeeded", "failed") and j, 120, "the job")
+        assert done["status"] == "succeeded", worker.output()[-3000:]
+        assert "Traceback" not in worker.output(), worker.output()[-4000:]
+    finally:
+        api.stop()
+        assert worker.stop() == 0, worker.output()[-3000:]

@@ -70,6 +70,7 @@ class Maintenance:
         self.interval_s = min(max(settings.job_lease_s / 4.0, 0.2), LONGEST_INTERVAL_S)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._startup_done = False
 
     def _requeue(self, job: Job, *, force: bool, now: float) -> None:
         changed = self.store.update(
@@ -89,7 +90,7 @@ class Maintenance:
         count = 0
         for job in self.store.with_status(js.RUNNING):
             owner_host, _, owner_pid = (job.worker or "").rpartition(":")
-            if owner_host != host or not owner_pid.isdigit():
+            if owner_host != host or not owner_pid.isdigit() or self.holds(job.id):
                 continue
             pid = int(owner_pid)
             dead = (pid == me) if at_startup else False
@@ -130,14 +131,27 @@ class Maintenance:
                 self.queues.enqueue(job.model, job.id, priority=priority_of(job))
 
     def start(self) -> None:
-        self.requeue_dead_local(at_startup=True)
+        self._startup()
         self._thread = threading.Thread(target=self._loop, name="whisperd-maintenance",
                                         daemon=True)
         self._thread.start()
 
+    def _startup(self) -> None:
+        """The start-up requeue; retried by the loop while the store is unreachable
+        (a worker may start before Redis does)."""
+        try:
+            self.requeue_dead_local(at_startup=True)
+        except ServiceUnavailable as e:
+            self.outage.failed(e.message)
+            return
+        self._startup_done = True
+
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
+                if not self._startup_done:
+                    self.requeue_dead_local(at_startup=True)
+                    self._startup_done = True
                 self.run_once()
             except ServiceUnavailable as e:
                 self.outage.failed(e.message)

@@ -172,7 +172,11 @@ class JobQueues:
             common: dict[str, Any] = {"results": False, "utc": True,
                                       "serializer": JsonSerializer()}
             if is_distributed(self.settings):
-                queue: Huey = PriorityRedisHuey(name, url=self.settings.queue_url, **common)
+                from whisperd.jobs.redis_store import redis_options
+
+                pool = redis.ConnectionPool.from_url(self.settings.queue_url or "",
+                                                     **redis_options())
+                queue: Huey = PriorityRedisHuey(name, connection_pool=pool, **common)
             else:
                 path = sqlite_path(self.settings)
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,11 @@ Keys (all under ``prefix``, "whisperd:" by default):
 Every read-modify-write is an optimistic transaction: WATCH the job's hash, read,
 compute, MULTI/EXEC, retry if another client wrote the hash in between. So a
 claim is exclusive across any number of worker machines.
+
+Every call has a time limit. A Redis that is down refuses connections at once, but
+one that hangs (a frozen host, a stalled fork, a network partition) would otherwise
+hold API requests and heartbeats forever; either way the caller gets
+ServiceUnavailable, which the API answers with 503.
 """
 
 from __future__ import annotations
@@ -30,14 +35,26 @@ from whisperd.jobs.store import FINISHED, STATUSES, Change, Job
 log = logging.getLogger(__name__)
 
 AUDIO_CHUNK_BYTES = 64 * 1024 * 1024
+CONNECT_TIMEOUT_S = 5.0
+# Longest wait for one reply or one send. A 64 MB audio chunk must go through in
+# this time: 6.4 MB/s at least between the API server and Redis.
+SOCKET_TIMEOUT_S = 10.0
+# What "Redis cannot be reached now" looks like: refused, reset, or no answer in time.
+UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
+
+
+def redis_options() -> dict[str, Any]:
+    """Connection options of every Redis client of whisperd (store and queue)."""
+    return {"socket_connect_timeout": CONNECT_TIMEOUT_S, "socket_timeout": SOCKET_TIMEOUT_S,
+            # Reconnect quietly after Redis restarted or idled a connection out.
+            "health_check_interval": 30}
 
 
 class RedisJobStore:
     def __init__(self, url: str, *, prefix: str = "whisperd:") -> None:
         self.url = url
         self.prefix = prefix
-        # health_check_interval: reconnect quietly after Redis restarted or idled us out.
-        self._redis = redis.Redis.from_url(url, health_check_interval=30)
+        self._redis = redis.Redis.from_url(url, **redis_options())
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -86,7 +103,7 @@ class RedisJobStore:
                     return job
                 except redis.WatchError:
                     continue
-                except redis.ConnectionError as e:
+                except UNREACHABLE as e:
                     raise ServiceUnavailable(f"Redis is unreachable: {e}") from e
 
     def get(self, job_id: str) -> Job:
@@ -144,7 +161,7 @@ class RedisJobStore:
                     return new
                 except redis.WatchError:
                     continue
-                except redis.ConnectionError as e:
+                except UNREACHABLE as e:
                     raise ServiceUnavailable(f"Redis is unreachable: {e}") from e
 
     def with_status(self, status: str) -> list[Job]:
@@ -200,7 +217,7 @@ class RedisJobStore:
         """func(*args), with connection failures as ServiceUnavailable."""
         try:
             return func(*args)
-        except (redis.ConnectionError, redis.TimeoutError) as e:
+        except UNREACHABLE as e:
             raise ServiceUnavailable(f"Redis is unreachable: {e}") from e
 
 

@@ -19,13 +19,14 @@ heartbeat still running, so finished work is not redone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, Self
 
 from whisperd.engine.options import TranscriptionOptions
@@ -174,33 +175,42 @@ class JobRunner:
             if self.shutting_down.is_set():
                 self._resend(job_id)  # taken off the queue while stopping: put it back
                 return
-            try:
-                job = self.store.update(job_id, js.claim(
-                    self.worker, time.time(), self.settings.job_lease_s,
-                    self.settings.job_max_attempts))
-            except JobNotFound:
-                return
-            except ServiceUnavailable as e:
-                # Still queued in the store; the reaper sends its message again.
-                self.outage.failed(e.message)
-                log.warning("job %s not claimed (job store unreachable); it stays queued",
-                            job_id)
-                return
-            self.outage.succeeded()
-            if job is None:
-                log.debug("job %s not claimable (duplicate delivery or finished)", job_id)
-                return
-            if job.status == js.FAILED:  # attempts exhausted
-                self._notify(job)
-                return
-            log.info("job %s: attempt %d on %s", job.id, job.attempts, self.worker)
+            # Held from before the claim, so that this process's reaper never sees
+            # the job running under our name without it being held.
+            with self._holding(job_id):
+                self._claim_and_execute(job_id)
+
+    @contextlib.contextmanager
+    def _holding(self, job_id: str) -> Iterator[None]:
+        with self._held_lock:
+            self._held.add(job_id)
+        try:
+            yield
+        finally:
             with self._held_lock:
-                self._held.add(job.id)
-            try:
-                self._execute(job)
-            finally:
-                with self._held_lock:
-                    self._held.discard(job.id)
+                self._held.discard(job_id)
+
+    def _claim_and_execute(self, job_id: str) -> None:
+        try:
+            job = self.store.update(job_id, js.claim(
+                self.worker, time.time(), self.settings.job_lease_s,
+                self.settings.job_max_attempts))
+        except JobNotFound:
+            return
+        except ServiceUnavailable as e:
+            # Still queued in the store; the reaper sends its message again.
+            self.outage.failed(e.message)
+            log.warning("job %s not claimed (job store unreachable); it stays queued", job_id)
+            return
+        self.outage.succeeded()
+        if job is None:
+            log.debug("job %s not claimable (duplicate delivery or finished)", job_id)
+            return
+        if job.status == js.FAILED:  # attempts exhausted
+            self._notify(job)
+            return
+        log.info("job %s: attempt %d on %s", job.id, job.attempts, self.worker)
+        self._execute(job)
 
     def _resend(self, job_id: str) -> None:
         try:

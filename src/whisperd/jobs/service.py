@@ -43,6 +43,8 @@ MAX_PAGE = 100
 MAX_IDEMPOTENCY_KEY = 255
 # How long a synchronous request waits for any worker to start its job.
 SYNC_PICKUP_TIMEOUT_S = 60.0
+# How long a synchronous request waits out an unreachable store before answering 503.
+SYNC_OUTAGE_PATIENCE_S = 30.0
 _POLL_FIRST_S = 0.02
 _POLL_MAX_S = 0.25
 
@@ -199,19 +201,33 @@ class JobService:
         """Run one request on a worker and wait for it; the internal job is deleted after.
 
         Raises the job's own error class (AudioDecodeError, ...) when it failed,
-        ServiceUnavailable when no worker started it within the pick-up timeout,
-        TranscriptionTimeout when it did not finish within ``timeout_s``.
+        ServiceUnavailable when no worker started it within the pick-up timeout or
+        the store stayed unreachable for SYNC_OUTAGE_PATIENCE_S, TranscriptionTimeout
+        when it did not finish within ``timeout_s``. A shorter store outage (Redis
+        restarting) is waited out: the client is already waiting, and the worker
+        keeps the job's outcome until the store answers again.
         """
         job = self.submit(audio, filename, options, kind=kind, internal=True)
         started = time.monotonic()
         pickup_by = started + min(timeout_s, self.sync_pickup_timeout_s)
         finish_by = started + timeout_s
         delay = _POLL_FIRST_S
+        unreachable_since: float | None = None
         try:
             while True:
-                job = self.store.get(job.id)
-                if job.status == js.SUCCEEDED:
-                    result = self.store.result(job.id) or {}
+                try:
+                    job = self.store.get(job.id)
+                    result = (self.store.result(job.id) or {}
+                              if job.status == js.SUCCEEDED else None)
+                except ServiceUnavailable:
+                    now = time.monotonic()
+                    unreachable_since = unreachable_since or now
+                    if now - unreachable_since > SYNC_OUTAGE_PATIENCE_S or now > finish_by:
+                        raise
+                    time.sleep(_POLL_MAX_S)
+                    continue
+                unreachable_since = None
+                if result is not None:
                     if kind == "detect_language":
                         return [(str(c), float(p)) for c, p in result.get("languages", [])]
                     return Transcript.from_dict(result)
