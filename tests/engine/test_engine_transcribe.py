@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ def test_jfk_timestamps_and_words(engine, load) -> None:
     assert segments[0].start < 1.0 and 9.5 < segments[-1].end <= 11.0
     words = transcript.words
     assert [w.word.strip(" ,.") for w in words[:3]] == ["And", "so", "my"]
-    assert all(a.start <= a.end <= b.start + 0.01 for a, b in zip(words, words[1:]))
+    assert all(a.start <= a.end <= b.start + 0.01 for a, b in pairwise(words))
 
 
 def test_mixed_language_recording_keeps_both_languages(engine, load) -> None:
@@ -85,7 +86,7 @@ def test_four_languages_each_in_its_own_language(engine, load, manifest) -> None
 
 def _pauses(entry: dict[str, Any], min_gap: float = 2.0) -> list[tuple[float, float]]:
     parts = sorted(entry["segments"], key=lambda p: p["start_s"])
-    return [(a["end_s"], b["start_s"]) for a, b in zip(parts, parts[1:])
+    return [(a["end_s"], b["start_s"]) for a, b in pairwise(parts)
             if b["start_s"] - a["end_s"] >= min_gap]
 
 
@@ -113,7 +114,7 @@ def test_long_recording_segments_are_ordered_and_cover_the_speech(engine, load, 
                                    progress=lambda done, total: calls.append((done, total)))
     segments = transcript.segments
     assert all(s.start < s.end for s in segments)
-    assert all(a.end <= b.start + 0.01 for a, b in zip(segments, segments[1:]))
+    assert all(a.end <= b.start + 0.01 for a, b in pairwise(segments))
     assert [s.id for s in segments] == list(range(len(segments)))
     for part in entry["segments"]:
         assert any(s.start < part["end_s"] and s.end > part["start_s"] for s in segments), part
@@ -123,7 +124,7 @@ def test_long_recording_segments_are_ordered_and_cover_the_speech(engine, load, 
     # Progress: monotonic, ends at the total, and no step of more than 30 s of audio.
     done = [d for d, _ in calls]
     assert done == sorted(done) and done[-1] == pytest.approx(entry["duration_s"], abs=0.1)
-    assert max(b - a for a, b in zip(done, done[1:])) <= 30.5
+    assert max(b - a for a, b in pairwise(done)) <= 30.5
 
 
 @pytest.mark.parametrize("recording_id, language", [

@@ -97,7 +97,8 @@ class Decoder:
 
     def features(self, audio: np.ndarray) -> np.ndarray:
         # The extractor adds one frame past the end; drop it, as BatchedInferencePipeline does.
-        return pad_or_trim(self.model.feature_extractor(audio)[..., :-1])
+        features: np.ndarray = pad_or_trim(self.model.feature_extractor(audio)[..., :-1])
+        return features
 
     def encode(self, features: list[np.ndarray]) -> ctranslate2.StorageView:
         return self.model.encode(np.stack(features))
@@ -164,8 +165,9 @@ class Decoder:
         return results
 
     def _prompt(self, language: str) -> list[int]:
-        return self.model.get_prompt(self.tokenizer(language), self.prompt_tokens,
-                                     without_timestamps=True)
+        prompt: list[int] = self.model.get_prompt(self.tokenizer(language), self.prompt_tokens,
+                                                  without_timestamps=True)
+        return prompt
 
     def _fill(self, result: WindowResult, output: Any, temperature: float) -> None:
         tokens = [t for t in output.sequences_ids[0] if t < self.tokenizer("en").eot]

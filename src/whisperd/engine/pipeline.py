@@ -179,8 +179,8 @@ def _run_batch(decoder: Decoder, audio: np.ndarray, batch: list[Window],
             [batch[i] for i in indices], [features[i] for i in indices],
             decoder.select(encoder_output, indices, [features[i] for i in indices]),
             [lang for _, lang, _ in group], [probs[i] for i in indices])
-        for result, (_, _, spans) in zip(decoded, group):
-            result.spans = spans
+        for result, (_, _, kept_spans) in zip(decoded, group):
+            result.spans = kept_spans
         results.extend(decoded)
     return sorted(results, key=lambda r: r.window.start)
 
@@ -215,9 +215,9 @@ def _span_languages(decoder: Decoder, audio: np.ndarray, window: Window,
         languages.append(code if reliable else None)
     # A region too uncertain to judge takes the language of the region before it.
     resolved: list[str] = []
-    for code in languages:
-        resolved.append(code or (resolved[-1] if resolved else None)
-                        or next((c for c in languages if c), fallback))
+    first_known = next((c for c in languages if c), fallback)
+    for known in languages:
+        resolved.append(known or (resolved[-1] if resolved else first_known))
     return resolved
 
 
@@ -252,7 +252,7 @@ def _segment(index: int, result: WindowResult, words: list[TimedWord],
         start=round(words[0].start, 3),
         end=round(words[-1].end, 3),
         text="".join(w.word for w in words),
-        seek=int(round(result.window.start * 100)),
+        seek=round(result.window.start * 100),
         tokens=tuple(t for w in words for t in w.tokens),
         temperature=result.temperature,
         avg_logprob=float(result.avg_logprob),

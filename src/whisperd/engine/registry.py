@@ -22,7 +22,6 @@ import hashlib
 import importlib.resources
 import logging
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Mapping
@@ -176,7 +175,7 @@ class HuggingFaceHub:
 
 def _hub_repo(name: str) -> str:
     from faster_whisper.utils import _MODELS
-    return _MODELS.get(name, name)
+    return str(_MODELS.get(name, name))
 
 
 class ModelRegistry:
@@ -256,7 +255,7 @@ class ModelRegistry:
         logger.info("downloading model %s from the hub", name)
         try:
             path = self.hub.download(name, self.settings.hub_timeout_s)
-        except Exception as e:  # noqa: BLE001 - the hub fails in many ways; all mean "not here"
+        except Exception as e:
             raise ModelNotFound(f"{offline} The model hub is not reachable: {e}",
                                 param="model") from e
         if not _is_model_folder(path):
@@ -335,10 +334,3 @@ def _signature(folder: Path, model: EmbeddedModel) -> tuple[tuple[str, int, int]
 def _is_model_folder(path: Path) -> bool:
     return path.is_dir() and all((path / f).is_file() for f in REQUIRED_FILES)
 
-
-def copy_model_folder(source: Path, target: Path) -> None:
-    """Copy the files of a model folder (used by tests and `whisperd` tooling)."""
-    target.mkdir(parents=True, exist_ok=True)
-    for f in source.iterdir():
-        if f.is_file():
-            shutil.copyfile(f, target / f.name)

@@ -67,7 +67,7 @@ class Window:
 
     def span_at(self, t: float) -> int:
         """Index of the span that window time ``t`` (seconds) falls in."""
-        index = bisect.bisect_right(self.offsets, int(round(t * SAMPLE_RATE))) - 1
+        index = bisect.bisect_right(self.offsets, round(t * SAMPLE_RATE)) - 1
         return min(max(index, 0), len(self.spans) - 1)
 
     def span_bounds(self, index: int) -> tuple[float, float]:
