@@ -173,3 +173,13 @@ def test_names_info_and_model_list(engine) -> None:
 def test_whisper_model_is_the_shared_bare_model(engine) -> None:
     assert engine.whisper_model() is engine.whisper_model("base")
     assert engine.whisper_model().model.is_multilingual
+
+
+def test_concurrent_transcriptions_share_one_model(engine, load) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    audio = load("en_librispeech_61-70968-0000")
+    options = TranscriptionOptions(language="en")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        texts = list(pool.map(lambda _: engine.transcribe(audio, options).text, range(3)))
+    assert len(set(texts)) == 1 and "wizard" in texts[0].lower()
