@@ -132,7 +132,8 @@ def _run_batch(decoder: Decoder, audio: np.ndarray, batch: list[Window],
     features = [decoder.features(w.audio(audio)) for w in batch]
     encoder_output = decoder.encode(features)
     if opts.language is not None or not decoder.multilingual:
-        fixed = opts.language or "en"
+        # An English-only model decodes English whatever language was asked for.
+        fixed = (opts.language if decoder.multilingual else None) or "en"
         return decoder.decode(batch, features, encoder_output, [fixed] * len(batch),
                               [[(fixed, 1.0)]] * len(batch))
 
