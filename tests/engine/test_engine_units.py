@@ -5,7 +5,13 @@ from __future__ import annotations
 from whisperd.engine.decode import RawWord, WindowResult, compression_ratio
 from whisperd.engine.guards import collapse_loops, is_repeat_of
 from whisperd.engine.segmenter import place_words, split_words
-from whisperd.engine.windows import SAMPLE_RATE, Span, Window, _merge_touching, pack_windows
+from whisperd.engine.windows import (
+    SAMPLE_RATE,
+    Span,
+    Window,
+    _merge_touching,
+    pack_windows,
+)
 
 SR = SAMPLE_RATE
 
@@ -75,7 +81,7 @@ def test_collapse_loops_keeps_genuine_short_repetitions() -> None:
     words = (" So" + " " + loop).split(" ")
     kept = collapse_loops(words, lambda w: w)
     assert " ".join(kept).split() == ["So", "Thank", "you."]
-    genuine = "here's some more words words words words".split()
+    genuine = ["here's", "some", "more", "words", "words", "words", "words"]
     assert collapse_loops(genuine, lambda w: w) == genuine
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from whisperd.engine.decode import RawWord, WindowResult
+from whisperd.engine.decode import WindowResult
 
 MAX_WORD_GAP_S = 1.0  # a silence this long inside a region still ends a subtitle
 SOFT_MAX_SEGMENT_S = 6.0  # beyond this, split at the next comma or clause end
