@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from jobs.procs import Proc, free_port, start_worker, wait_until, worker_env
+from jobs.procs import Proc, free_port, wait_until, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +112,13 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+def start_worker(data_dir: Path, cwd: Path, name: str, **settings: str) -> Proc:
+    """``whisperd worker``, the command a deployment runs (JSON logs)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    return Proc([sys.executable, "-m", "whisperd", "worker"], worker_env(data_dir, **settings),
+                cwd, cwd / f"{name}.log")
 
 
 def _start_api(tmp_path: Path, queue_url: str, **settings: str) -> tuple[Proc, str]:
@@ -388,3 +395,33 @@ def test_worker_and_api_started_before_redis_wait_for_it(
     finally:
         api.stop()
         assert worker.stop() == 0, worker.output()[-3000:]
+
+
+def test_job_stored_just_before_the_queue_went_away_is_accepted_and_sent_later(
+        tmp_path: Path, redis_server: RedisServer, recording) -> None:
+    """Redis answered the record's write, then not the message's: the job is stored,
+    so it is accepted (202, not a 503 for a job that would run anyway), and the
+    reaper sends its message."""
+    from whisperd.engine.options import TranscriptionOptions
+    from whisperd.jobs.maintenance import RESEND_GRACE_S, Maintenance
+    from whisperd.jobs.redis_store import RedisJobStore
+    from whisperd.jobs.service import JobService
+    from whisperd.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", model="tiny.en", device="cpu",
+                        compute_type="int8", allow_download=False, queue_url=redis_server.url)
+    # The store reaches Redis; the queue is pointed at a port where nothing listens.
+    cut_off = JobService(settings.replace(queue_url=f"redis://127.0.0.1:{free_port()}/0"),
+                         RedisJobStore(redis_server.url))
+    live = JobService.from_settings(settings)
+    try:
+        job = cut_off.submit(recording(SHORT[0]).read_bytes(), "short.flac",
+                             TranscriptionOptions(model="tiny.en", language="en"))
+        assert live.get(job.id).status == "queued"
+        assert job.id not in live.queues.pending_ids("tiny.en")
+        time.sleep(RESEND_GRACE_S + 0.5)
+        Maintenance(live.store, live.queues, live.settings).run_once()
+        assert job.id in live.queues.pending_ids("tiny.en")
+    finally:
+        cut_off.close()
+        live.close()
