@@ -6,6 +6,7 @@
     queue.py        Huey delivery, one queue per model, JSON messages
     runner.py       running one job: claim, heartbeat, progress, cancel, outcome
     maintenance.py  reaper, lost-message re-sending, retention
+    outage.py       an unreachable store or queue: logged once, waited out
     worker.py       worker pools: in-process (whisperd serve) and run_worker (whisperd worker)
     callbacks.py    callback_url checks and delivery
     client.py       HTTP client of /v1/jobs (whisperd submit)
