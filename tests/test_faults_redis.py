@@ -425,3 +425,30 @@ def test_job_stored_just_before_the_queue_went_away_is_accepted_and_sent_later(
     finally:
         cut_off.close()
         live.close()
+
+
+def test_redis_refusing_writes_is_503_and_writes_nothing(
+        tmp_path: Path, redis_server: RedisServer, recording) -> None:
+    """Redis up but refusing writes (maxmemory reached under noeviction, as in
+    docker-compose.yml): a capacity problem of the server, so 503, not 500."""
+    api, base_url = _start_api(tmp_path, redis_server.url)
+    client = redis_server.client()
+    try:
+        wait_until(lambda: _health(base_url) == 200 or api.popen.poll() is not None, 120,
+                   "the API server")
+        assert api.popen.poll() is None, api.output()[-3000:]
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", "1")  # already over it: every write is refused
+
+        response, elapsed = _timed(lambda: _submit(base_url, recording(SHORT[0])))
+        _assert_openai_503(response, elapsed)
+        listed = requests.get(f"{base_url}/v1/jobs", timeout=REQUEST_TIMEOUT_S)
+        assert listed.status_code == 200 and listed.json()["data"] == []  # reads still work
+
+        client.config_set("maxmemory", "0")
+        assert _job_ids_in_redis(redis_server) == set()
+        response = _submit(base_url, recording(SHORT[0]))
+        assert response.status_code == 202, response.text
+    finally:
+        client.close()
+        api.stop()

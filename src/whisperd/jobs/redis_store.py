@@ -17,14 +17,17 @@ claim is exclusive across any number of worker machines.
 
 Every call has a time limit. A Redis that is down refuses connections at once, but
 one that hangs (a frozen host, a stalled fork, a network partition) would otherwise
-hold API requests and heartbeats forever; either way the caller gets
-ServiceUnavailable, which the API answers with 503.
+hold API requests and heartbeats forever. Either way, and when Redis answers but
+refuses writes (full under noeviction, a read-only replica, unable to persist), the
+caller gets ServiceUnavailable: the API answers 503, workers wait and retry.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -41,6 +44,28 @@ CONNECT_TIMEOUT_S = 5.0
 SOCKET_TIMEOUT_S = 10.0
 # What "Redis cannot be reached now" looks like: refused, reset, or no answer in time.
 UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
+
+
+# Error replies that mean "this Redis cannot take writes now", not "whisperd erred".
+_REFUSALS: list[tuple[type[redis.ResponseError] | None, str, str]] = [
+    (redis.exceptions.OutOfMemoryError, "", "it is full (maxmemory)"),
+    (redis.exceptions.ReadOnlyError, "", "it is a read-only replica"),
+    (None, "MISCONF", "it cannot save to disk (MISCONF)"),
+]
+
+
+@contextlib.contextmanager
+def _unavailable_as_service_errors() -> Iterator[None]:
+    """Redis unreachable, or refusing writes -> ServiceUnavailable (503, retry later)."""
+    try:
+        yield
+    except UNREACHABLE as e:
+        raise ServiceUnavailable(f"Redis is unreachable: {e}") from e
+    except redis.ResponseError as e:
+        for cls, marker, reason in _REFUSALS:
+            if (cls is not None and isinstance(e, cls)) or (marker and marker in str(e)):
+                raise ServiceUnavailable(f"Redis refuses writes: {reason}.") from e
+        raise
 
 
 def redis_options() -> dict[str, Any]:
@@ -80,7 +105,7 @@ class RedisJobStore:
 
     def create(self, job: Job, audio: bytes) -> Job:
         idem_key = self._key("idem", job.idempotency_scope) if job.idempotency_scope else None
-        with self._redis.pipeline() as pipe:
+        with _unavailable_as_service_errors(), self._redis.pipeline() as pipe:
             while True:
                 try:
                     if idem_key is not None:
@@ -103,8 +128,6 @@ class RedisJobStore:
                     return job
                 except redis.WatchError:
                     continue
-                except UNREACHABLE as e:
-                    raise ServiceUnavailable(f"Redis is unreachable: {e}") from e
 
     def get(self, job_id: str) -> Job:
         raw = self._call(self._redis.hgetall, self._job_key(job_id))
@@ -135,7 +158,7 @@ class RedisJobStore:
     def update(self, job_id: str, change: Change, *,
                result: dict[str, Any] | None = None) -> Job | None:
         key = self._job_key(job_id)
-        with self._redis.pipeline() as pipe:
+        with _unavailable_as_service_errors(), self._redis.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(key)
@@ -161,8 +184,6 @@ class RedisJobStore:
                     return new
                 except redis.WatchError:
                     continue
-                except UNREACHABLE as e:
-                    raise ServiceUnavailable(f"Redis is unreachable: {e}") from e
 
     def with_status(self, status: str) -> list[Job]:
         if status not in STATUSES:
@@ -214,11 +235,9 @@ class RedisJobStore:
 
     @staticmethod
     def _call(func: Any, *args: Any) -> Any:
-        """func(*args), with connection failures as ServiceUnavailable."""
-        try:
+        """func(*args), with an unreachable or refusing Redis as ServiceUnavailable."""
+        with _unavailable_as_service_errors():
             return func(*args)
-        except UNREACHABLE as e:
-            raise ServiceUnavailable(f"Redis is unreachable: {e}") from e
 
 
 def _text(value: bytes | str) -> str:
