@@ -73,7 +73,7 @@ def _running_sync(base_url: str) -> bool:
 def _connect_outcome(base_url: str) -> str:
     """"refused", "503", or what else a new client meets after SIGTERM."""
     try:
-        response = requests.get(base_url + "/health", timeout=5)
+        response = requests.get(base_url + "/health", timeout=3)
     except requests.ConnectionError as e:
         return "refused" if _is_refusal(e) else f"connection error: {e}"
     except requests.Timeout:
@@ -110,13 +110,15 @@ def test_sigterm_lets_the_request_in_flight_finish_and_refuses_new_ones(
         wait_until(lambda: _running_sync(base_url), 60, "the long request to be under way")
         server.popen.send_signal(signal.SIGTERM)
         signalled_at = time.monotonic()
-        time.sleep(0.5)  # let the master close its socket and tell the worker
-
-        # A new client is refused at once, never queued behind the request in flight.
-        started = time.monotonic()
-        new_client = _connect_outcome(base_url)
-        assert new_client in ("refused", "503"), new_client
-        assert time.monotonic() - started < 5
+        # A new client is soon refused at once, never left waiting in the listen
+        # backlog behind the request in flight. (Until the worker has seen the signal,
+        # a new client may still be served.)
+        outcomes: list[str] = []
+        wait_until(lambda: outcomes.append(_connect_outcome(base_url))
+                   or outcomes[-1] in ("refused", "503") or outcomes[-1] == "hang", 10,
+                   "new connections to be refused")
+        assert outcomes[-1] in ("refused", "503"), outcomes
+        assert all(o in ("refused", "503", "answered 200") for o in outcomes), outcomes
         assert request.is_alive(), "the long request ended before the test could check"
         assert server.popen.poll() is None  # still draining
 
