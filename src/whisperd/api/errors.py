@@ -123,7 +123,11 @@ def _handle_whisperd_error(exc: errors.WhisperdError) -> Response:
     retry_after = getattr(exc, "retry_after_s", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    if status >= 500:
+    if isinstance(exc, errors.ServiceUnavailable):
+        # An outage (queue unreachable, model loading) is not a bug: one line per request,
+        # no traceback, or polling clients flood the log during a Redis restart.
+        log.warning("service unavailable: %s", exc.message)
+    elif status >= 500:
         log.error("request failed: %s", exc.message, exc_info=exc)
     else:
         log.info("request refused (%d %s): %s", status, code, exc.message)
