@@ -35,6 +35,7 @@ from whisperd.engine.options import TranscriptionOptions
 from whisperd.engine.segmenter import TimedWord, place_words, split_words
 from whisperd.engine.windows import (
     SAMPLE_RATE,
+    Span,
     Window,
     fixed_spans,
     pack_windows,
@@ -57,6 +58,8 @@ SHORT_REGION_CONFIDENCE = 0.8
 # A region keeps the previous region's language while that has at least this probability.
 STICKY_LANGUAGE = 0.2
 
+# A region of a packed window this long that got no words is decoded again alone.
+MIN_MISSED_S = 1.0
 PROGRESS_STEP_S = 30.0  # progress is reported at least this often, in seconds of audio
 
 Progress = Callable[[float, float], None]
@@ -91,6 +94,14 @@ def transcribe(
         results.extend(_run_batch(decoder, audio, batch, batch_size))
         for window in batch:
             done = _advance(report, done, min(window.end, duration), duration)
+    missed = _missed_spans(decoder, results)
+    if missed:
+        # Whisper sometimes stops before the end of a packed window (typically at a
+        # change of speaker or recording after a cut) and leaves its last regions
+        # without text; those regions are decoded again on their own.
+        logger.debug("decoding %d regions again that got no text", len(missed))
+        for batch in _chunks(pack_windows(missed), batch_size):
+            results.extend(_run_batch(decoder, audio, batch, batch_size))
     _advance(report, done, duration, duration)
 
     segments = _segments(decoder, results, options)
@@ -196,6 +207,21 @@ def _runs(window: Window, languages: list[str]) -> list[tuple[Window, str]]:
             runs.append((Window(window.spans[start:i], offsets), languages[start]))
             start = i
     return runs
+
+
+def _missed_spans(decoder: Decoder, results: list[WindowResult]) -> list[Span]:
+    """Speech regions of multi-region windows that got no words although the window did."""
+    covered: dict[Window, set[int]] = {}
+    for r in results:
+        done = covered.setdefault(r.window, set())
+        if not r.tokens or decoder.is_silence(r):
+            done.update(range(len(r.window.spans)))  # nothing to recover: judged silent
+        else:
+            done.update(r.window.span_at((w.start + w.end) / 2) for w in r.words)
+    missed = [span for window, done in covered.items() if len(window.spans) > 1 and done
+              for k, span in enumerate(window.spans)
+              if k not in done and span.samples >= MIN_MISSED_S * SAMPLE_RATE]
+    return sorted(missed, key=lambda span: span.start)
 
 
 def _span_languages(decoder: Decoder, audio: np.ndarray, window: Window,
