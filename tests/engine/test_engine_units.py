@@ -94,3 +94,17 @@ def test_repeated_segment_detection() -> None:
 def test_compression_ratio_flags_loops() -> None:
     assert compression_ratio("la " * 100) > 2.4
     assert compression_ratio("And so my fellow Americans, ask not what your country") < 2.4
+
+
+def test_vad_restarts_after_digital_silence() -> None:
+    import numpy as np
+
+    from whisperd.engine.windows import _sounding_stretches
+
+    audio = np.zeros(5 * SR, dtype=np.float32)
+    audio[1 * SR:2 * SR] = 0.1
+    audio[int(3.75 * SR):int(4.4 * SR)] = 0.2
+    stretches = _sounding_stretches(audio)
+    assert len(stretches) == 2
+    assert stretches[0][0] <= 1 * SR < 2 * SR <= stretches[0][1] < stretches[1][0]
+    assert _sounding_stretches(np.zeros(2 * SR, dtype=np.float32)) == []
