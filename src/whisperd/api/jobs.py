@@ -12,12 +12,11 @@ import mimetypes
 from flask import Blueprint, Response, jsonify, request
 
 from whisperd.api.errors import OPENAI, use_error_shape
-from whisperd.api.params import OPENAI_GRANULARITIES, parse_bool, parse_float, parse_int
+from whisperd.api.params import form_granularities, openai_options, parse_int
 from whisperd.api.uploads import read_upload
 from whisperd.audio.decode import verify_audio
 from whisperd.engine.options import TranscriptionOptions
 from whisperd.errors import (
-    InvalidRequest,
     ServiceUnavailable,
     UnsupportedFormat,
 )
@@ -58,26 +57,10 @@ def _text(name: str) -> str | None:
 
 
 def _options() -> TranscriptionOptions:
-    granularities = [g.strip() for key in ("timestamp_granularities[]", "timestamp_granularities")
-                     for g in request.form.getlist(key) if g.strip()]
-    for granularity in granularities:
-        if granularity not in OPENAI_GRANULARITIES:
-            raise InvalidRequest(
-                f"timestamp_granularities[] must be segment or word, not {granularity!r}",
-                param="timestamp_granularities",
-            )
-    return TranscriptionOptions(
-        task=_text("task") or "transcribe",
-        language=_text("language"),
-        model=_text("model"),
-        initial_prompt=_text("prompt"),
-        temperature=parse_float(request.form.get("temperature"), param="temperature"),
-        # A job's result can be fetched as verbose_json later, so words are kept
-        # whenever asked for, whatever format is fetched.
-        word_timestamps="word" in granularities or parse_bool(
-            request.form.get("word_timestamps"), param="word_timestamps", default=False),
-        vad_filter=parse_bool(request.form.get("vad_filter"), param="vad_filter", default=True),
-    ).validated()
+    # The same fields as /v1/audio/transcriptions, plus the task. A job's result can be
+    # fetched as verbose_json later, so word timestamps are kept whenever asked for.
+    return openai_options(request.form, form_granularities(request.form),
+                          task=_text("task") or "transcribe")
 
 
 def _create() -> tuple[Response, int, dict[str, str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from whisperd.api.errors import OPENAI, use_error_shape
-from whisperd.api.params import openai_request
+from whisperd.api.params import form_granularities, openai_request
 from whisperd.api.runner import transcribe_upload
 from whisperd.api.uploads import read_upload
 from whisperd.formats import render
@@ -41,18 +41,12 @@ def _translations() -> Response:
 def _run(task: str) -> Response:
     svc = services()
     # Parameters first: a bad option is refused before the upload is even looked at.
-    parsed = openai_request(request.form, _granularities(), task=task)
+    parsed = openai_request(request.form, form_granularities(request.form), task=task)
     upload = read_upload(request, "file", max_bytes=svc.settings.max_upload_bytes)
     transcript = transcribe_upload(svc, upload, parsed.options)
     body, mimetype = render(transcript, parsed.response_format,
                             word_timestamps=parsed.word_timestamps)
     return Response(body, mimetype=mimetype)
-
-
-def _granularities() -> list[str]:
-    values = request.form.getlist("timestamp_granularities[]")
-    values += request.form.getlist("timestamp_granularities")
-    return [v.strip() for v in values if v.strip()]
 
 
 def _models() -> Response:

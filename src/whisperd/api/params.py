@@ -8,8 +8,11 @@ e.g. ``video_file``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from werkzeug.datastructures import MultiDict
 
 from whisperd.engine.options import TranscriptionOptions
 from whisperd.errors import InvalidRequest, UnsupportedFormat
@@ -42,7 +45,7 @@ def parse_float(value: str | None, *, param: str) -> float | None:
         number = float(value)
     except ValueError:
         raise InvalidRequest(f"{param} must be a number, not {value!r}", param=param) from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         raise InvalidRequest(f"{param} must be a finite number", param=param)
     return number
 
@@ -73,8 +76,36 @@ class OpenAIRequest:
     word_timestamps: bool  # "word" in timestamp_granularities[]
 
 
+def form_granularities(form: MultiDict) -> list[str]:
+    """``timestamp_granularities[]`` values (the SDK's name, or without the brackets)."""
+    values = form.getlist("timestamp_granularities[]") + form.getlist("timestamp_granularities")
+    return [v.strip() for v in values if v.strip()]
+
+
+def openai_options(form: Mapping[str, str], granularities: list[str], *,
+                   task: str) -> TranscriptionOptions:
+    """TranscriptionOptions from OpenAI's multipart fields (shared by /v1/audio/* and /v1/jobs)."""
+    for granularity in granularities:
+        if granularity not in OPENAI_GRANULARITIES:
+            raise InvalidRequest(
+                f"timestamp_granularities[] must be segment or word, not {granularity!r}",
+                param="timestamp_granularities",
+            )
+    return TranscriptionOptions(
+        task=task,
+        language=_text(form.get("language")),
+        model=_text(form.get("model")),
+        initial_prompt=_text(form.get("prompt")),
+        temperature=parse_float(form.get("temperature"), param="temperature"),
+        word_timestamps="word" in granularities or parse_bool(
+            form.get("word_timestamps"), param="word_timestamps", default=False
+        ),
+        vad_filter=parse_bool(form.get("vad_filter"), param="vad_filter", default=True),
+    ).validated()
+
+
 def openai_request(form: Mapping[str, str], granularities: list[str], *, task: str) -> OpenAIRequest:
-    """Parse the multipart fields of /v1/audio/transcriptions and /translations (and jobs)."""
+    """Parse the multipart fields of /v1/audio/transcriptions and /translations."""
     response_format = (form.get("response_format") or "json").strip()
     if response_format not in OPENAI_RESPONSE_FORMATS:
         raise UnsupportedFormat(
@@ -82,12 +113,9 @@ def openai_request(form: Mapping[str, str], granularities: list[str], *, task: s
             f"not {response_format!r}",
             param="response_format",
         )
-    for granularity in granularities:
-        if granularity not in OPENAI_GRANULARITIES:
-            raise InvalidRequest(
-                f"timestamp_granularities[] must be segment or word, not {granularity!r}",
-                param="timestamp_granularities",
-            )
+    if parse_bool(form.get("stream"), param="stream", default=False):
+        raise InvalidRequest("stream=true is not supported by whisperd", param="stream")
+    options = openai_options(form, granularities, task=task)
     words = "word" in granularities
     if words and response_format != "verbose_json":
         # OpenAI answers this combination with a 400 too.
@@ -95,19 +123,6 @@ def openai_request(form: Mapping[str, str], granularities: list[str], *, task: s
             "timestamp_granularities[] requires response_format=verbose_json",
             param="timestamp_granularities",
         )
-    if parse_bool(form.get("stream"), param="stream", default=False):
-        raise InvalidRequest("stream=true is not supported by whisperd", param="stream")
-    options = TranscriptionOptions(
-        task=task,
-        language=_text(form.get("language")),
-        model=_text(form.get("model")),
-        initial_prompt=_text(form.get("prompt")),
-        temperature=parse_float(form.get("temperature"), param="temperature"),
-        word_timestamps=words or parse_bool(
-            form.get("word_timestamps"), param="word_timestamps", default=False
-        ),
-        vad_filter=parse_bool(form.get("vad_filter"), param="vad_filter", default=True),
-    ).validated()
     return OpenAIRequest(options=options, response_format=response_format, word_timestamps=words)
 
 
