@@ -81,7 +81,7 @@ def test_four_languages_each_in_its_own_language(engine, load, manifest) -> None
                   if part["start_s"] - 0.5 <= (s.start + s.end) / 2 <= part["end_s"] + 0.5]
         assert inside, part
         assert {s.language for s in inside} == {part["language"]}
-        assert wer(part["text"], " ".join(s.text for s in inside)) <= 0.35
+        assert wer(part["text"], " ".join(s.text for s in inside)) <= 0.5
 
 
 def _pauses(entry: dict[str, Any], min_gap: float = 2.0) -> list[tuple[float, float]]:

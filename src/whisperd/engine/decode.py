@@ -72,9 +72,13 @@ def compression_ratio(text: str) -> float:
 class Decoder:
     """Decodes windows of one audio file with one model and one set of options."""
 
-    def __init__(self, model: WhisperModel, options: TranscriptionOptions) -> None:
+    def __init__(self, model: WhisperModel, options: TranscriptionOptions, *,
+                 timestamps: bool = False) -> None:
         self.model = model
         self.options = options
+        # Whether the decoder predicts timestamp tokens (Whisper's usual mode). whisperd
+        # times text by alignment either way; see pipeline.transcribe for the choice.
+        self.timestamps = timestamps
         self.multilingual = bool(model.model.is_multilingual)
         self._tokenizers: dict[str, Tokenizer] = {}
         base = self.tokenizer(options.language or "en")
@@ -166,7 +170,7 @@ class Decoder:
 
     def _prompt(self, language: str) -> list[int]:
         prompt: list[int] = self.model.get_prompt(self.tokenizer(language), self.prompt_tokens,
-                                                  without_timestamps=True)
+                                                  without_timestamps=not self.timestamps)
         return prompt
 
     def _fill(self, result: WindowResult, output: Any, temperature: float) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from whisperd.engine.decode import WindowResult
+from whisperd.engine.windows import SAMPLE_RATE, Span
 
 MAX_WORD_GAP_S = 1.0  # a silence this long inside a region still ends a subtitle
 SOFT_MAX_SEGMENT_S = 6.0  # beyond this, split at the next comma or clause end
@@ -50,16 +51,31 @@ def place_words(result: WindowResult) -> list[TimedWord]:
     placed: list[TimedWord] = []
     for w in result.words:
         span = window.span_at((w.start + w.end) / 2)
-        if result.spans is not None and span not in result.spans:
-            continue
         lo, hi = window.span_bounds(span)
         start = min(max(w.start, lo), hi)
         end = min(max(w.end, start), hi)
-        placed.append(TimedWord(w.word, window.to_original(start, span),
-                                window.to_original(end, span), w.probability,
-                                w.tokens, span))
+        word = TimedWord(w.word, window.to_original(start, span),
+                         window.to_original(end, span), w.probability, w.tokens, span)
+        if window.speech and not _inside_speech(word, window.speech):
+            continue  # no text where VAD heard no speech
+        if result.spans is not None and word.span not in result.spans:
+            continue  # another language's pass over this window owns that region
+        placed.append(word)
     _trim_edge_words(placed, max_edge)
     return placed
+
+
+def _inside_speech(word: TimedWord, speech: tuple[Span, ...]) -> bool:
+    """Clip ``word`` to the VAD regions it overlaps; False when it overlaps none."""
+    hits = [i for i, r in enumerate(speech)
+            if word.start < r.end / SAMPLE_RATE and word.end > r.start / SAMPLE_RATE]
+    if not hits:
+        return False
+    first, last = speech[hits[0]], speech[hits[-1]]
+    word.start = max(word.start, first.start / SAMPLE_RATE)
+    word.end = max(word.start, min(word.end, last.end / SAMPLE_RATE))
+    word.span = hits[0]  # segments then split between VAD regions, as at cuts
+    return True
 
 
 def _trim_edge_words(words: list[TimedWord], max_edge: float) -> None:

@@ -46,6 +46,9 @@ class Window:
     spans: tuple[Span, ...]
     # Sample offset of each span inside the window (its concatenated audio).
     offsets: tuple[int, ...]
+    # VAD speech regions inside an uncut window (see whole_window); words must
+    # overlap one of them. Empty: the spans themselves are the speech.
+    speech: tuple[Span, ...] = ()
 
     @property
     def samples(self) -> int:
@@ -85,6 +88,11 @@ class Window:
     def split(self) -> list[Window]:
         """One window per span (used when a window turns out to mix languages)."""
         return [Window((s,), (0,)) for s in self.spans]
+
+
+def whole_window(audio: np.ndarray, speech: list[Span]) -> Window:
+    """Audio of at most 30 s as one uncut window, remembering where VAD heard speech."""
+    return Window((Span(0, len(audio)),), (0,), tuple(speech))
 
 
 def speech_spans(audio: np.ndarray, vad: VadParameters) -> list[Span]:
