@@ -15,13 +15,12 @@ import wave
 
 import numpy as np
 
+from whisperd.api.uploads import Upload
 from whisperd.audio.decode import SAMPLE_RATE, decode_audio, decode_pcm16
 from whisperd.engine.options import TranscriptionOptions
 from whisperd.errors import ServiceUnavailable
 from whisperd.services import Services
 from whisperd.transcript import Transcript
-
-from whisperd.api.uploads import Upload
 
 log = logging.getLogger(__name__)
 
