@@ -38,6 +38,9 @@ class TimedWord:
     probability: float
     tokens: list[int]
     span: int  # index of the window span (VAD region) it lies in
+    # Stretch of uncut audio it lies in: a new one starts at every cut, where a
+    # segment must end; touching spans share it.
+    stretch: int = 0
 
 
 def place_words(result: WindowResult) -> list[TimedWord]:
@@ -48,6 +51,9 @@ def place_words(result: WindowResult) -> list[TimedWord]:
     # bounded, is the longest a word at a region edge is allowed to be.
     median = float(np.median(durations)) if durations else 0.5
     max_edge = min(MAX_WORD_S, max(2 * median, 0.4))
+    stretches = [0]
+    for k in range(1, len(window.spans)):
+        stretches.append(stretches[-1] + window.cut_before(k))
     placed: list[TimedWord] = []
     for w in result.words:
         span = window.span_at((w.start + w.end) / 2)
@@ -55,7 +61,8 @@ def place_words(result: WindowResult) -> list[TimedWord]:
         start = min(max(w.start, lo), hi)
         end = min(max(w.end, start), hi)
         word = TimedWord(w.word, window.to_original(start, span),
-                         window.to_original(end, span), w.probability, w.tokens, span)
+                         window.to_original(end, span), w.probability, w.tokens, span,
+                         stretches[span])
         if window.speech and not _inside_speech(word, window.speech):
             continue  # no text where VAD heard no speech
         if result.spans is not None and word.span not in result.spans:
@@ -74,14 +81,14 @@ def _inside_speech(word: TimedWord, speech: tuple[Span, ...]) -> bool:
     first, last = speech[hits[0]], speech[hits[-1]]
     word.start = max(word.start, first.start / SAMPLE_RATE)
     word.end = max(word.start, min(word.end, last.end / SAMPLE_RATE))
-    word.span = hits[0]  # segments then split between VAD regions, as at cuts
+    word.span = word.stretch = hits[0]  # segments then split between VAD regions
     return True
 
 
 def _trim_edge_words(words: list[TimedWord], max_edge: float) -> None:
     for i, w in enumerate(words):
-        first = i == 0 or words[i - 1].span != w.span or w.start - words[i - 1].end > 0.3
-        last = i == len(words) - 1 or words[i + 1].span != w.span \
+        first = i == 0 or words[i - 1].stretch != w.stretch or w.start - words[i - 1].end > 0.3
+        last = i == len(words) - 1 or words[i + 1].stretch != w.stretch \
             or words[i + 1].start - w.end > 0.3
         if w.end - w.start > max_edge:
             if first and not last:
@@ -112,7 +119,7 @@ def _abbreviation(word: str) -> bool:
 
 def _breaks_before(current: list[TimedWord], nxt: TimedWord) -> bool:
     prev = current[-1]
-    if nxt.span != prev.span or nxt.start - prev.end > MAX_WORD_GAP_S:
+    if nxt.stretch != prev.stretch or nxt.start - prev.end > MAX_WORD_GAP_S:
         return True
     length = prev.end - current[0].start
     text = prev.word.rstrip()
