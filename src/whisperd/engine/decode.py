@@ -174,10 +174,13 @@ class Decoder:
         return prompt
 
     def _fill(self, result: WindowResult, output: Any, temperature: float) -> None:
-        tokens = [t for t in output.sequences_ids[0] if t < self.tokenizer("en").eot]
-        # Recover the average log-probability from the length-normalised score.
+        generated = output.sequences_ids[0]
+        # Timestamp tokens (above end-of-text) are dropped: alignment times the words.
+        tokens = [t for t in generated if t < self.tokenizer("en").eot]
         result.tokens = tokens
-        result.avg_logprob = output.scores[0] * len(tokens) / (len(tokens) + 1)
+        # Recover the average log-probability from the length-normalised score, over
+        # every generated token, as faster-whisper does.
+        result.avg_logprob = output.scores[0] * len(generated) / (len(generated) + 1)
         result.no_speech_prob = float(output.no_speech_prob)
         result.compression_ratio = compression_ratio(
             self.tokenizer(result.language).decode(tokens).strip())
