@@ -73,9 +73,6 @@ class TranscriptionOptions:
     compression_ratio_threshold: float | None = 2.4
     # Drop segments that repeat the previous segment's text, or loop a short phrase.
     drop_repetitions: bool = True
-    # Feed the previous window's text as the prompt of the next (better continuity,
-    # but a hallucination can then propagate).
-    condition_on_previous_text: bool = True
     # How many top languages language detection reports.
     language_top_k: int = 5
 

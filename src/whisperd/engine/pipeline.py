@@ -15,8 +15,9 @@
 5. Words mapped back through the cuts, segments split at pauses and sentence ends,
    repetition loops collapsed (segmenter.py, guards.py).
 
-Windows are decoded independently, so ``condition_on_previous_text`` has no effect
-here; ``initial_prompt`` conditions every window.
+Windows are decoded independently (nothing conditions a window on the previous
+one's text, so a hallucination cannot propagate); ``initial_prompt`` conditions
+every window.
 """
 
 from __future__ import annotations
