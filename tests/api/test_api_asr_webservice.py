@@ -7,12 +7,12 @@ import json
 import threading
 import time
 
+import bad_inputs
 import numpy as np
 import pytest
 import requests
-
-import bad_inputs
 from textnorm import wer
+
 from whisperd.audio.decode import decode_audio
 
 JFK = "en_jfk_inaugural"

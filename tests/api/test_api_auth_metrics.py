@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import openai
 import pytest
 import requests
+from live_server import serve
 
-from api.conftest import serve
 from whisperd.app import create_app
 
 KEY = "sk-test-7f3a9c"

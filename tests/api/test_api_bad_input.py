@@ -11,13 +11,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
-import requests
 from urllib.parse import unquote
 
 import bad_inputs
-from api.conftest import serve
+import pytest
+import requests
+from live_server import serve
+
 from whisperd.app import create_app
 
 JFK = "en_jfk_inaugural"

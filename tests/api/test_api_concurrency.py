@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from live_server import serve
 
-from api.conftest import serve
 from whisperd.app import create_app
 from whisperd.server import gunicorn_options
 from whisperd.services import EXTENSION_KEY

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
+import bad_inputs
 import openai
 import pytest
 import requests
-
-import bad_inputs
 from textnorm import wer
 
 JFK = "en_jfk_inaugural"
@@ -60,7 +58,7 @@ def test_transcription_text_formats(sdk, recording, fmt) -> None:
     assert "ask not what" in flat and "your country can do for you" in flat
     if fmt == "srt":
         assert body.lstrip().startswith("1\n")
-        assert re.search(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", body, re.M)
+        assert re.search(r"^\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}$", body, re.MULTILINE)
     if fmt == "vtt":
         assert body.startswith("WEBVTT")
         assert re.search(r"\d\d:\d\d\.\d{3} --> \d\d:\d\d(:\d\d)?\.\d{3}", body)

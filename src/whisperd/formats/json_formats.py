@@ -52,20 +52,10 @@ def to_asr_json(transcript: Transcript, *, word_timestamps: bool = False) -> str
 
 
 def _openai_segment(segment: Segment) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": segment.id,
-        "seek": segment.seek,
-        "start": segment.start,
-        "end": segment.end,
-        "text": segment.text,
-        "tokens": list(segment.tokens),
-        "temperature": segment.temperature,
-        "avg_logprob": segment.avg_logprob,
-        "compression_ratio": segment.compression_ratio,
-        "no_speech_prob": segment.no_speech_prob,
-    }
-    if segment.language is not None:
-        data["language"] = segment.language
+    # OpenAI's segment fields (plus whisperd's per-segment language); words travel at
+    # the top level of verbose_json, not inside segments.
+    data = segment.to_dict()
+    data.pop("words", None)
     return data
 
 
