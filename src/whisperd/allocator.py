@@ -1,46 +1,45 @@
-"""Make glibc give freed audio buffers back to the operating system.
+"""Give the memory a finished transcription freed back to the operating system.
 
-A transcription allocates tens of megabytes of short-lived buffers (decoded samples,
-mel spectrograms, CTranslate2's inputs). glibc's malloc raises its mmap threshold
-every time such a buffer is freed, so after the first requests these buffers come
-from the heap arenas instead of their own mappings, and the arenas of a threaded
-server fragment and keep growing: the load test measured +9.9 % RSS over 120
-requests (624 -> 686 MB) with the default allocator. Fixing the threshold at 128 KiB
-(glibc's own starting value) keeps every large buffer in its own mapping, returned
-on free: the same load test then grew by 1.0 % (345 -> 349 MB), and the server's
-footprint was 45 % smaller. Small objects are unaffected.
+A transcription allocates hundreds of megabytes of short-lived buffers (decoded
+samples, mel features, CTranslate2's activations for a batch of windows). glibc keeps
+what is freed in its arenas for reuse, one arena per busy thread in a threaded
+server, and they fragment: the load test measured +9.9 % RSS over 120 requests
+(624 -> 686 MB) with nothing done about it.
 
-This is what ``MALLOC_MMAP_THRESHOLD_=131072`` would do, but set from inside the
-process so that every way of starting whisperd gets it. An operator who sets that
-variable keeps control; other C libraries (musl, macOS) are left alone.
+Two fixes were measured. Fixing glibc's mmap threshold at 128 KiB (every large
+buffer in its own mapping) held growth to +1.0 % but made every CTranslate2
+activation a fresh mmap and its page faults: the 5-minute benchmark through HTTP
+went from 16 s to 21 s. ``malloc_trim(0)`` once a transcription has finished keeps
+allocation fast while it runs and hands the free pages of every arena back after it
+(see README's load-test figures); it takes milliseconds.
+
+Only glibc has ``malloc_trim``; elsewhere this does nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
-import os
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-_M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers (malloc.h)
-_M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 128 * 1024
-TRIM_THRESHOLD_BYTES = 128 * 1024
 
-
-def release_large_buffers() -> bool:
-    """Fix glibc's mmap and trim thresholds; True when they were set."""
-    if any(name in os.environ for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
-        return False
-    path = ctypes.util.find_library("c")
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
     try:
-        libc = ctypes.CDLL(path)
-        mallopt = libc.mallopt
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        trim = libc.malloc_trim
     except (OSError, AttributeError, TypeError):
-        return False  # not glibc: nothing to tune
-    ok = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
-    log.debug("malloc thresholds fixed at %d bytes: %s", MMAP_THRESHOLD_BYTES, ok)
-    return ok
+        return None  # not glibc
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim  # type: ignore[no-any-return]
+
+
+def release_free_memory() -> bool:
+    """Return the allocator's free pages to the OS; True when some were released."""
+    trim = _malloc_trim()
+    return bool(trim(0)) if trim is not None else False

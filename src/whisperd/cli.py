@@ -55,14 +55,12 @@ def cli() -> None:
 def serve(host: str | None, port: int | None, model: str | None, device: str | None,
           compute_type: str | None, dev: bool) -> None:
     """Start the HTTP service (APIs, web page, in-process job worker)."""
-    from whisperd.allocator import release_large_buffers
     from whisperd.logging_setup import configure_logging
     from whisperd.server import serve_development, serve_production
 
     settings = _settings(host=host, port=port, model=model, device=device,
                          compute_type=compute_type)
     configure_logging(settings.log_level)
-    release_large_buffers()  # before gunicorn forks: the worker inherits it
     if dev:
         serve_development(settings)
     else:
@@ -74,13 +72,11 @@ def serve(host: str | None, port: int | None, model: str | None, device: str | N
 @click.option("--concurrency", type=int, help="Jobs at once [WHISPERD_WORKER_CONCURRENCY].")
 def worker(model: str | None, concurrency: int | None) -> None:
     """Run a job worker against WHISPERD_QUEUE_URL (SQLite under the data dir if unset)."""
-    from whisperd.allocator import release_large_buffers
     from whisperd.jobs.worker import run_worker
     from whisperd.logging_setup import configure_logging
 
     settings = _settings(model=model, worker_concurrency=concurrency)
     configure_logging(settings.log_level)
-    release_large_buffers()
     try:
         run_worker(settings)
     except WhisperdError as e:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from faster_whisper import WhisperModel
 
+from whisperd.allocator import release_free_memory
 from whisperd.engine import pipeline
 from whisperd.engine.device import choose_compute_type, choose_device
 from whisperd.engine.options import TranscriptionOptions
@@ -132,10 +133,14 @@ class Engine:
         name = self.resolve_model_name(options.model)
         loaded = self._get(name)
         started = time.monotonic()
-        transcript = pipeline.transcribe(
-            loaded.model, audio, options.validated(),
-            batch_size=self.settings.batch_size, progress=progress, model_name=name,
-        )
+        try:
+            transcript = pipeline.transcribe(
+                loaded.model, audio, options.validated(),
+                batch_size=self.settings.batch_size, progress=progress, model_name=name,
+            )
+        finally:
+            # Without this a busy server's RSS creeps up request after request.
+            release_free_memory()
         logger.info("transcribed %.1f s of audio with %s in %.2f s (%d segments)",
                     transcript.duration, name, time.monotonic() - started,
                     len(transcript.segments))
