@@ -108,3 +108,29 @@ def test_vad_restarts_after_digital_silence() -> None:
     assert len(stretches) == 2
     assert stretches[0][0] <= 1 * SR < 2 * SR <= stretches[0][1] < stretches[1][0]
     assert _sounding_stretches(np.zeros(2 * SR, dtype=np.float32)) == []
+
+
+def test_long_unpunctuated_speech_is_split_into_subtitle_sized_segments() -> None:
+    # 20 s of continuous reading without punctuation; one breath (0.4 s) at 9.6 s.
+    window = Window((_span(0, 30),), (0,))
+    words, t = [], 0.0
+    for k in range(40):
+        words.append((f" w{k}", t, t + 0.4))
+        t += 0.5 if k != 18 else 0.8
+    groups = split_words(place_words(_result(window, words)))
+    assert len(groups) >= 3
+    for g in groups:
+        assert g[-1].end - g[0].start <= 7.0
+        assert len("".join(w.word for w in g).strip()) <= 84
+    # The breath is chosen as a boundary; no words are lost or reordered.
+    assert any(g[-1].word == " w18" for g in groups)
+    assert [w.word for g in groups for w in g] == [w for w, _, _ in words]
+
+
+def test_a_long_segment_splits_at_its_comma_rather_than_mid_clause() -> None:
+    window = Window((_span(0, 30),), (0,))
+    texts = [" one", " two", " three", " four", " five,", " six", " seven", " eight",
+             " nine", " ten", " eleven", " twelve"]
+    words = [(w, k * 0.7, k * 0.7 + 0.6) for k, w in enumerate(texts)]  # 8.3 s, no pauses
+    groups = split_words(place_words(_result(window, words)))
+    assert [g[-1].word for g in groups][0] == " five,"

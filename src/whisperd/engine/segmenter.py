@@ -10,7 +10,11 @@ from aligned words:
 - a word much longer than its neighbours at a region edge is trimmed (DTW tends to
   stretch the first word after, and the last word before, a pause);
 - a new segment starts at every cut between regions, after a gap between words
-  longer than ``MAX_WORD_GAP_S``, at the end of a sentence, and once a segment is long.
+  longer than ``MAX_WORD_GAP_S``, at the end of a sentence, and at a clause end once a
+  segment is long;
+- a segment still longer than a subtitle should be (``MAX_SEGMENT_S`` on screen or
+  ``MAX_SEGMENT_CHARS``: two lines of 42, the common broadcast limits) is split where
+  a reader would: at punctuation or the longest breath between words, near its middle.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from whisperd.engine.windows import SAMPLE_RATE, Span
 
 MAX_WORD_GAP_S = 1.0  # a silence this long inside a region still ends a subtitle
 SOFT_MAX_SEGMENT_S = 6.0  # beyond this, split at the next comma or clause end
-HARD_MAX_SEGMENT_S = 12.0  # beyond this, split at the next word
+MAX_SEGMENT_S = 7.0  # longer segments are split in two (recursively)
+MAX_SEGMENT_CHARS = 84
+MIN_PART_S = 1.0  # neither half of a split may be shorter than this, if avoidable
 SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
 CLAUSE_END = (",", ";", ":", "，", "、", "；")
 MAX_WORD_S = 1.5  # no real word lasts longer than this at a region edge
@@ -108,7 +114,30 @@ def split_words(words: list[TimedWord]) -> list[list[TimedWord]]:
         current.append(w)
     if current:
         groups.append(current)
-    return groups
+    return [part for group in groups for part in _fit_subtitle(group)]
+
+
+def _fit_subtitle(words: list[TimedWord]) -> list[list[TimedWord]]:
+    """``words`` as one segment, or split recursively until each part fits a subtitle."""
+    duration = words[-1].end - words[0].start
+    chars = len("".join(w.word for w in words).strip())
+    if len(words) < 2 or (duration <= MAX_SEGMENT_S and chars <= MAX_SEGMENT_CHARS):
+        return [words]
+    cut = max(range(1, len(words)), key=lambda i: _split_score(words, i))
+    return _fit_subtitle(words[:cut]) + _fit_subtitle(words[cut:])
+
+
+def _split_score(words: list[TimedWord], i: int) -> float:
+    """How good a place the boundary before ``words[i]`` is to end a subtitle."""
+    start, end = words[0].start, words[-1].end
+    left, right = words[i - 1].end - start, end - words[i].start
+    before = words[i - 1].word.rstrip()
+    score = 2.0 if before.endswith(SENTENCE_END) else 1.0 if before.endswith(CLAUSE_END) else 0.0
+    score += 4.0 * min(words[i].start - words[i - 1].end, 0.5)  # a pause of 0.25 s ~ a comma
+    score -= 2.0 * abs(left - right) / max(end - start, 1e-6)  # halves of similar length
+    if min(left, right) < MIN_PART_S:
+        score -= 3.0
+    return score
 
 
 def _abbreviation(word: str) -> bool:
@@ -125,6 +154,4 @@ def _breaks_before(current: list[TimedWord], nxt: TimedWord) -> bool:
     text = prev.word.rstrip()
     if text.endswith(SENTENCE_END) and len(current) >= 3 and not _abbreviation(text):
         return True
-    if length >= SOFT_MAX_SEGMENT_S and text.endswith(CLAUSE_END):
-        return True
-    return length >= HARD_MAX_SEGMENT_S
+    return length >= SOFT_MAX_SEGMENT_S and text.endswith(CLAUSE_END)
