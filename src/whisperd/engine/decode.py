@@ -73,9 +73,10 @@ class Decoder:
     """Decodes windows of one audio file with one model and one set of options."""
 
     def __init__(self, model: WhisperModel, options: TranscriptionOptions, *,
-                 timestamps: bool = False) -> None:
+                 timestamps: bool = False, long_audio: bool = False) -> None:
         self.model = model
         self.options = options
+        self.beam_size = options.beam_for(long_audio=long_audio)
         # Whether the decoder predicts timestamp tokens (Whisper's usual mode). whisperd
         # times text by alignment either way; see pipeline.transcribe for the choice.
         self.timestamps = timestamps
@@ -149,7 +150,7 @@ class Decoder:
         max_length = self.model.max_length
         first_temperature = opts.temperatures[0]
         sampling: dict[str, Any] = (
-            {"beam_size": opts.beam_size} if first_temperature == 0
+            {"beam_size": self.beam_size} if first_temperature == 0
             else {"beam_size": 1, "sampling_topk": 0,
                   "sampling_temperature": first_temperature}
         )

@@ -22,6 +22,15 @@ TASKS = ("transcribe", "translate")
 # temperature only when a window fails the compression-ratio / log-prob checks.
 DEFAULT_TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
+# Beam width when none is asked for. Audio that fits one 30 s window is decoded with
+# Whisper's 5 beams: on the eval's short clips 2 beams cost 7 more errors (58 -> 65)
+# and greedy 23 more. Longer audio is decoded in batches of packed windows, each full
+# of speech and context, where 2 beams made no more errors than 5 (long and gaps
+# recordings: 67 vs 71 errors over 1089 words) in 20 % less time; greedy was no
+# faster than 2 beams there. Measured on the base model, int8, this machine.
+SHORT_AUDIO_BEAM_SIZE = 5
+LONG_AUDIO_BEAM_SIZE = 2
+
 
 @dataclass(frozen=True)
 class VadParameters:
@@ -63,7 +72,8 @@ class TranscriptionOptions:
     # Silero VAD before decoding: skips silence and noise, and bounds segment times.
     vad_filter: bool = True
     vad: VadParameters = field(default_factory=VadParameters)
-    beam_size: int = 5
+    # None: SHORT_AUDIO_BEAM_SIZE for audio up to 30 s, LONG_AUDIO_BEAM_SIZE beyond.
+    beam_size: int | None = None
     # Hallucination guards (Whisper's own thresholds, plus whisperd's).
     # A window whose no-speech probability is above this and whose average
     # log-probability is below log_prob_threshold is treated as silence.
@@ -87,6 +97,11 @@ class TranscriptionOptions:
             self.temperature,
         )
 
+    def beam_for(self, *, long_audio: bool) -> int:
+        if self.beam_size is not None:
+            return self.beam_size
+        return LONG_AUDIO_BEAM_SIZE if long_audio else SHORT_AUDIO_BEAM_SIZE
+
     def validated(self) -> TranscriptionOptions:
         """A copy with the language normalised; raises InvalidRequest on a bad value."""
         if self.task not in TASKS:
@@ -95,7 +110,7 @@ class TranscriptionOptions:
             )
         if self.temperature is not None and not 0.0 <= self.temperature <= 1.0:
             raise InvalidRequest("temperature must be between 0 and 1", param="temperature")
-        if not 1 <= self.beam_size <= 20:
+        if self.beam_size is not None and not 1 <= self.beam_size <= 20:
             raise InvalidRequest("beam_size must be between 1 and 20", param="beam_size")
         if not 1 <= self.language_top_k <= 100:
             raise InvalidRequest("top-k must be between 1 and 100", param="language_top_k")

@@ -95,7 +95,8 @@ def transcribe(
     # Longer audio is packed without its silences and decoded without timestamp
     # tokens (fewer tokens to generate; alignment gives the times).
     single = options.vad_filter and len(audio) <= WINDOW_SAMPLES
-    decoder = Decoder(model, options, timestamps=single or not options.vad_filter)
+    decoder = Decoder(model, options, timestamps=single or not options.vad_filter,
+                      long_audio=len(audio) > WINDOW_SAMPLES)
     windows = [whole_window(audio, spans)] if single else \
         pack_windows(spans, join=options.vad_filter)
     results: list[WindowResult] = []
