@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from whisperd.eval.commands import bench_command
 from whisperd.eval.service import Service, inprocess_service
-from whisperd.eval.systems import BARE, WHISPERD
+from whisperd.eval.systems import BARE, BATCHED, WHISPERD
 
 CLIP = "en_librispeech_1089-134686-0001"  # 3.3 s
 MODEL = "tiny.en"
@@ -50,7 +50,7 @@ def test_bench_rows_and_ratios_come_from_its_own_timings(
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text(encoding="utf-8"))
     rows = {r["mode"]: r for r in report["rows"]}
-    assert set(rows) == {BARE, WHISPERD, "http", "http x2"}
+    assert set(rows) == {BARE, BATCHED, WHISPERD, "http", "http x2"}
     bare = rows[BARE]
     for row in rows.values():
         assert row["input"] == recording(CLIP).name

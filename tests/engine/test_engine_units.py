@@ -133,4 +133,4 @@ def test_a_long_segment_splits_at_its_comma_rather_than_mid_clause() -> None:
              " nine", " ten", " eleven", " twelve"]
     words = [(w, k * 0.7, k * 0.7 + 0.6) for k, w in enumerate(texts)]  # 8.3 s, no pauses
     groups = split_words(place_words(_result(window, words)))
-    assert [g[-1].word for g in groups][0] == " five,"
+    assert groups[0][-1].word == " five,"

@@ -3,6 +3,7 @@
 Modes, all on the same decoded samples and the same loaded model:
 
 - ``faster-whisper``: ``WhisperModel.transcribe`` with its defaults, sequential;
+- ``faster-whisper batched``: its ``BatchedInferencePipeline``, when given (reference);
 - ``whisperd``: ``Engine.transcribe`` in this process (whisperd's pipeline);
 - ``http``: one request at a time to the running service;
 - ``http xN``: N client threads posting at once (clips under a minute only, since
@@ -34,7 +35,7 @@ from whisperd.errors import WhisperdError
 from whisperd.eval import procmem
 from whisperd.eval.audio import SAMPLE_RATE, to_wav_bytes
 from whisperd.eval.service import Service, post_audio
-from whisperd.eval.systems import BARE, WHISPERD, Transcriber
+from whisperd.eval.systems import BARE, BATCHED, WHISPERD, Transcriber
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ def run_bench(
         BARE: lambda i: systems[BARE](i.samples).wall_s,
         WHISPERD: lambda i: systems[WHISPERD](i.samples).wall_s,
     }
+    if BATCHED in systems:
+        modes[BATCHED] = lambda i: systems[BATCHED](i.samples).wall_s
     if service is not None:
         wavs = {i.name: to_wav_bytes(i.samples) for i in [*inputs, *warmups]}
         modes[HTTP] = lambda i: _http_once(service, wavs[i.name], model)

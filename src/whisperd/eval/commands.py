@@ -153,7 +153,7 @@ def bench_command(
                 summary = text.load_text(report)
             else:
                 engine.load(model)
-                rows = run_bench(inputs, transcribers(engine, model),
+                rows = run_bench(inputs, transcribers(engine, model, batched=True),
                                  service=None if no_http else service, model=model, runs=runs,
                                  clients=clients, progress=progress)
                 report = {"model": model, "device": settings.device,

@@ -1,9 +1,12 @@
-"""The two systems eval and bench compare, behind one call each.
+"""The systems eval and bench compare, behind one call each.
 
 ``whisperd``: Engine.transcribe with default TranscriptionOptions (VAD, hallucination
 guards, per-segment language ...). ``faster-whisper``: ``WhisperModel.transcribe``
 with every default, on the very model object the engine loaded, so the comparison
 measures the pipeline and nothing else (same weights, same threads, same process).
+``faster-whisper batched`` (bench only): faster-whisper's own
+``BatchedInferencePipeline`` with its defaults and whisperd's batch size, the
+library's answer to the same problem, for reference.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 
 WHISPERD = "whisperd"
 BARE = "faster-whisper"
+BATCHED = "faster-whisper batched"
 SYSTEMS = (WHISPERD, BARE)
 
 
@@ -89,9 +93,30 @@ def bare_transcriber(whisper_model: WhisperModel) -> Transcriber:
     return run
 
 
-def transcribers(engine: Engine, model: str) -> dict[str, Transcriber]:
-    """Both systems on the one model object the engine holds for ``model``."""
-    return {
+def batched_transcriber(whisper_model: WhisperModel, batch_size: int) -> Transcriber:
+    from faster_whisper import BatchedInferencePipeline
+
+    pipeline = BatchedInferencePipeline(whisper_model)
+
+    def run(samples: np.ndarray) -> Hypothesis:
+        started = time.perf_counter()
+        segments, info = pipeline.transcribe(samples, batch_size=batch_size)
+        spans = tuple(Span(s.start, s.end, s.text, info.language) for s in segments)
+        wall = time.perf_counter() - started
+        return Hypothesis(text="".join(s.text for s in spans).strip(), language=info.language,
+                          segments=spans, wall_s=wall)
+
+    return run
+
+
+def transcribers(engine: Engine, model: str, *, batched: bool = False
+                 ) -> dict[str, Transcriber]:
+    """The systems, on the one model object the engine holds for ``model``."""
+    whisper_model = engine.whisper_model(model)
+    systems = {
         WHISPERD: whisperd_transcriber(engine, model),
-        BARE: bare_transcriber(engine.whisper_model(model)),
+        BARE: bare_transcriber(whisper_model),
     }
+    if batched:
+        systems[BATCHED] = batched_transcriber(whisper_model, engine.settings.batch_size)
+    return systems
