@@ -9,9 +9,9 @@ Modes, all on the same decoded samples and the same loaded model:
 - ``http xN``: N client threads posting at once (clips under a minute only, since
   N copies of a long recording would take most of an hour on two cores).
 
-Short clips are run ``runs`` times and the median is kept; machine load varies too
-much between minutes for one run to mean anything, so the modes take turns (one run
-each per round) rather than running back to back. Every mode is warmed up, untimed,
+Short clips are run ``runs`` times, longer ones ``long_runs`` times, and the median
+is kept; machine load varies too much between minutes for one run to mean anything,
+so the modes take turns (one run each per round) rather than running back to back. Every mode is warmed up, untimed,
 on the shortest input and, when an input is longer than one 30-second window, on
 its first minute too: whisperd's batched path allocates its batch buffers on the
 first long file (about 2 s of a 5-minute run here), which a running service has
@@ -40,7 +40,7 @@ from whisperd.eval.systems import BARE, BATCHED, WHISPERD, Transcriber
 logger = logging.getLogger(__name__)
 
 HTTP = "http"
-REPEAT_BELOW_S = 60.0  # clips shorter than this are run `runs` times (median kept)
+REPEAT_BELOW_S = 60.0  # clips shorter than this are run `runs` times, others `long_runs`
 CONCURRENT_BELOW_S = 60.0  # and only they get the concurrent-clients mode
 WINDOW_S = 30.0  # Whisper's input length: longer audio takes whisperd's batched path
 WARMUP_LONG_S = 60.0  # the warm-up excerpt of a long input: two windows, one batch
@@ -80,6 +80,7 @@ def run_bench(
     model: str,
     runs: int,
     clients: int,
+    long_runs: int = 1,
     progress: Callable[[str], None] = lambda line: None,
 ) -> list[dict[str, Any]]:
     """Measure every mode on every input; returns one row dict per (input, mode)."""
@@ -100,7 +101,7 @@ def run_bench(
 
     rows = []
     for item in inputs:
-        repeat = runs if item.duration_s < REPEAT_BELOW_S else 1
+        repeat = runs if item.duration_s < REPEAT_BELOW_S else long_runs
         progress(f"{item.name}: {', '.join(modes)}, {repeat} round(s)")
         pids = {name: service.pid if name == HTTP and service is not None else os.getpid()
                 for name in modes}

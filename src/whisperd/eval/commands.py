@@ -116,6 +116,8 @@ def eval_command(
               help="Manifest that resolves ids (default as for `whisperd eval`).")
 @click.option("--runs", default=5, show_default=True, type=click.IntRange(1),
               help="Runs per clip under a minute (the median is reported).")
+@click.option("--long-runs", default=3, show_default=True, type=click.IntRange(1),
+              help="Runs per input of a minute or more (the median is reported).")
 @click.option("--clients", default=4, show_default=True, type=click.IntRange(1),
               help="Concurrent HTTP clients (for --load as well).")
 @click.option("--no-http", is_flag=True, help="Skip the HTTP service rows.")
@@ -130,7 +132,8 @@ def eval_command(
 @click.pass_context
 def bench_command(
     ctx: click.Context, model: str, audio: tuple[str, ...], manifest_path: Path | None,
-    runs: int, clients: int, no_http: bool, url: str | None, server_pid: int | None,
+    runs: int, long_runs: int, clients: int, no_http: bool, url: str | None,
+    server_pid: int | None,
     load: bool, requests_: int, json_out: Path, strict: bool,
 ) -> None:
     """Speed and memory: bare faster-whisper, whisperd in-process, and the HTTP service."""
@@ -155,6 +158,7 @@ def bench_command(
                 engine.load(model)
                 rows = run_bench(inputs, transcribers(engine, model, batched=True),
                                  service=None if no_http else service, model=model, runs=runs,
+                                 long_runs=long_runs,
                                  clients=clients, progress=progress)
                 report = {"model": model, "device": settings.device,
                           "compute_type": settings.compute_type, "rows": rows,
