@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 import pytest
-from format_samples import EMPTY, JFK, LONG, LONG_WITH_WORDS, SIMPLE, transcript, words_of
+from format_samples import (
+    EMPTY,
+    JFK,
+    LONG,
+    LONG_WITH_WORDS,
+    SIMPLE,
+    transcript,
+    words_of,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,7 +112,7 @@ def test_long_segment_is_split_into_wrapped_cues_in_order(source) -> None:  # ty
     check_cues(cues)
     # Every word survives, in order, and the cues follow each other in time.
     assert " ".join(" ".join(c.lines) for c in cues) == JFK.strip()
-    for before, after in zip(cues, cues[1:], strict=False):
+    for before, after in itertools.pairwise(cues):
         assert before.end <= after.start
     assert cues[0].start == (0.5 if source is LONG_WITH_WORDS else 0.0)
     assert cues[-1].end == (10.5 if source is LONG_WITH_WORDS else 11.0)
@@ -213,7 +222,7 @@ def test_any_text_gives_valid_srt_and_vtt(specs: list[tuple[str, float, float, b
     srt_cues = parse_srt(to_srt(source))
     vtt_cues = parse_vtt(to_vtt(source))
     check_cues(srt_cues)
-    for before, after in zip(srt_cues, srt_cues[1:], strict=False):
+    for before, after in itertools.pairwise(srt_cues):
         assert before.end <= after.start
     assert [(c.start, c.end) for c in srt_cues] == [(c.start, c.end) for c in vtt_cues]
     # Nothing is lost: the visible characters all appear, in order.

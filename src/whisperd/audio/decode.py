@@ -331,14 +331,15 @@ def _check_complete(decoded: _Decoded, declared: float | None) -> None:
             ) from decoded.first_error
         raise EmptyAudio("The file contains no audio samples.", param=PARAM)
     got = decoded.seconds
-    if declared is not None and declared - got > _TRUNCATED_MIN_MISSING_S:
-        if got < _TRUNCATED_FRACTION * declared or decoded.last_packet_bad:
-            raise AudioDecodeError(
-                f"The file declares {describe_seconds(declared)} of audio but only "
-                f"{describe_seconds(got)} could be decoded; it looks truncated "
-                "(an incomplete upload or copy?).",
-                param=PARAM,
-            ) from decoded.first_error
+    if declared is not None and declared - got > _TRUNCATED_MIN_MISSING_S and (
+        got < _TRUNCATED_FRACTION * declared or decoded.last_packet_bad
+    ):
+        raise AudioDecodeError(
+            f"The file declares {describe_seconds(declared)} of audio but only "
+            f"{describe_seconds(got)} could be decoded; it looks truncated "
+            "(an incomplete upload or copy?).",
+            param=PARAM,
+        ) from decoded.first_error
     if decoded.bad_packets >= _MIN_BAD_PACKETS_TO_REFUSE and (
         decoded.bad_packets > _MAX_BAD_PACKET_FRACTION * max(decoded.packets, 1)
     ):

@@ -43,7 +43,7 @@ def describe_seconds(seconds: float) -> str:
     """"1 h 02 min 03 s" for messages; sub-minute values keep one decimal."""
     if seconds < 60:
         return f"{seconds:.1f} s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:

@@ -7,6 +7,7 @@ manifest's folder, which lets a test write a small manifest pointing at real aud
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ class ManifestItem:
     @property
     def pauses(self) -> tuple[Pause, ...]:
         ordered = sorted(self.parts, key=lambda p: p.start_s)
-        pairs = zip(ordered, ordered[1:], strict=False)
+        pairs = itertools.pairwise(ordered)
         return tuple(Pause(a.end_s, b.start_s) for a, b in pairs if b.start_s > a.end_s)
 
 
