@@ -73,3 +73,10 @@ def test_unknown_hub_model_fails_fast_and_clearly(recording, data_dir) -> None:
                      data_dir=data_dir, timeout=60)
     assert result.returncode != 0
     assert "large-v3" in result.stderr and "offline" in result.stderr
+
+
+def test_out_of_range_beam_size_is_refused_before_loading_a_model(recording, data_dir) -> None:
+    result = run_cli("transcribe", str(recording("en_jfk_inaugural")), "--beam-size", "0",
+                     data_dir=data_dir, timeout=60)
+    assert result.returncode != 0
+    assert "beam_size must be between 1 and 20" in result.stderr
