@@ -81,4 +81,8 @@ def test_load_mode_counts_every_response(
     latency = report["latency_all_s"]
     assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"]
     assert report["rss_after_warmup_mb"] > 0 and report["rss_after_mb"] > 0
+    # The warm-up level is the highest of its samples; the last sample of the run is "after".
+    assert report["rss_after_warmup_mb"] == max(report["rss_warmup_samples_mb"])
+    assert report["rss_after_mb"] == report["rss_during_mb"][-1]
+    assert len(report["rss_during_mb"]) == 4  # 4 requests in 4 slices
     assert report["targets"][0]["passed"] is True

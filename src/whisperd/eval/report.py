@@ -120,11 +120,14 @@ def load_text(report: dict[str, Any]) -> str:
     lat, lat_all = report["latency_s"], report["latency_all_s"]
     return table(
         ["requests", "clients", "wall s", "req/s", "statuses", "p50 s", "p90 s", "p99 s",
-         "p50/p90/p99 all s", "RSS warm MB", "RSS after MB", "growth"],
+         "p50/p90/p99 all s", "RSS warm MB", "RSS during MB", "RSS after MB", "growth"],
         [[report["requests"], report["clients"], report["wall_s"], report["requests_per_s"],
           " ".join(f"{k}:{v}" for k, v in report["statuses"].items()),
           lat["p50"], lat["p90"], lat["p99"],
           "/".join(_cell(lat_all[k]) for k in ("p50", "p90", "p99")),
-          report["rss_after_warmup_mb"], report["rss_after_mb"],
+          report["rss_after_warmup_mb"],
+          " ".join("-" if v is None else f"{v:.0f}" for v in report.get("rss_during_mb", []))
+          or None,
+          report["rss_after_mb"],
           None if report["rss_growth"] is None else f"{report['rss_growth']:+.1%}"]],
     )
