@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from whisper_normalizer.english import EnglishTextNormalizer
 
 from whisperd.eval.commands import eval_command
-from whisperd.eval.systems import BARE, WHISPERD
+from whisperd.eval.systems import BARE, BATCHED, WHISPERD
 
 IDS = ("en_jfk_inaugural", "silence_digital_20s", "en_gaps_librispeech_25s_noise")
 
@@ -39,7 +39,8 @@ def run(small_manifest: Path, engine: Any, settings: Any) -> tuple[Any, dict[str
     out = small_manifest.parent / "report.json"
     result = CliRunner().invoke(
         eval_command,
-        ["--manifest", str(small_manifest), "--model", "tiny.en", "--json-out", str(out)],
+        ["--manifest", str(small_manifest), "--model", "tiny.en", "--json-out", str(out),
+         "--with-batched"],
         obj={"engine": engine, "settings": settings},
     )
     assert result.exit_code == 0, result.output
@@ -52,10 +53,11 @@ def _item(report: dict[str, Any], item_id: str) -> dict[str, Any]:
 
 def test_report_covers_every_item_and_system(run: tuple[Any, dict[str, Any]]) -> None:
     _, report = run
+    assert report["systems"] == [WHISPERD, BARE, BATCHED]
     assert report["model"] == "tiny.en"
     assert sorted(i["id"] for i in report["items"]) == sorted(IDS)
     for item in report["items"]:
-        assert set(item["results"]) == {WHISPERD, BARE}
+        assert set(item["results"]) == {WHISPERD, BARE, BATCHED}
         for r in item["results"].values():
             assert r["rtf"] == pytest.approx(r["wall_s"] / item["duration_s"], abs=1e-3)
 

@@ -23,7 +23,7 @@ from whisperd.eval.loadtest import run_load
 from whisperd.eval.manifest import ManifestItem, default_manifest, load_manifest, select
 from whisperd.eval.runner import evaluate
 from whisperd.eval.service import Service, spawned_service
-from whisperd.eval.systems import SYSTEMS, transcribers
+from whisperd.eval.systems import transcribers
 from whisperd.eval.targets import judge, judge_bench
 from whisperd.settings import Settings
 
@@ -69,11 +69,13 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 @click.option("--json-out", type=click.Path(path_type=Path, dir_okay=False),
               default=Path("eval-report.json"), show_default=True,
               help="Where to write the JSON report.")
+@click.option("--with-batched", is_flag=True,
+              help="Also run faster-whisper's BatchedInferencePipeline, for reference.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when a target fails.")
 @click.pass_context
 def eval_command(
     ctx: click.Context, manifest_path: Path | None, model: str, ids: tuple[str, ...],
-    kinds: tuple[str, ...], json_out: Path, strict: bool,
+    kinds: tuple[str, ...], json_out: Path, with_batched: bool, strict: bool,
 ) -> None:
     """Accuracy of whisperd's pipeline next to bare faster-whisper, on the same audio and model."""
     try:
@@ -84,15 +86,15 @@ def eval_command(
             raise click.UsageError("no recordings selected")
         engine.load(model)
         started = time.time()
-        results = evaluate(items, transcribers(engine, model),
-                           progress=progress)
+        systems = transcribers(engine, model, batched=with_batched)
+        results = evaluate(items, systems, progress=progress)
     except WhisperdError as e:
         raise click.ClickException(e.message) from e
     report: dict[str, Any] = {
         "model": model,
         "manifest": str(path),
         "started_at": started,
-        "systems": list(SYSTEMS),
+        "systems": list(systems),
         **results,
     }
     report["targets"] = judge(report)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from whisperd.eval.systems import BARE, WHISPERD
+from whisperd.eval.systems import BARE, BATCHED, WHISPERD
 
-SHORT = {WHISPERD: "wd", BARE: "fw"}
+SHORT = {WHISPERD: "wd", BARE: "fw", BATCHED: "fb"}
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
