@@ -142,5 +142,6 @@ def test_image_as_api_and_worker_through_redis(eval_dir: Path, smoke_image: None
     Needs redis-server on the host. The build reuses the cached layers of the test above.
     """
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
+        pytest.skip("redis-server is missing (apt-get install redis-server; scripts/test "
+                    "installs it); the queue layout needs a real Redis")
     run_smoke(eval_dir, "--queue")

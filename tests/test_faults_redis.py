@@ -132,6 +132,25 @@ def _start_api(tmp_path: Path, queue_url: str, **settings: str) -> tuple[Proc, s
     return api, f"http://127.0.0.1:{port}"
 
 
+def _start_worker_and_api(tmp_path: Path, queue_url: str) -> tuple[Proc, Proc, str]:
+    """A worker and a model-less API sharing Redis, for the outage tests.
+
+    A short lease, so that an outage longer than a third of it misses heartbeats;
+    batch_size 1, so that progress (and so "the job is under way") is visible.
+    """
+    worker = start_worker(tmp_path / "worker" / "data", tmp_path / "worker", "worker",
+                          queue_url=queue_url, job_lease_s="6", batch_size="1")
+    api, base_url = _start_api(tmp_path, queue_url, job_lease_s="6")
+    return worker, api, base_url
+
+
+def _wait_ready(worker: Proc, api: Proc, base_url: str) -> None:
+    worker.wait_for_output("serving tiny.en", 180)
+    wait_until(lambda: _health(base_url) == 200 or api.popen.poll() is not None, 120,
+               "the API server")
+    assert api.popen.poll() is None, api.output()[-3000:]
+
+
 def _health(base_url: str) -> int:
     try:
         return requests.get(base_url + "/health", timeout=5).status_code
@@ -188,17 +207,9 @@ def _job_ids_in_redis(server: RedisServer) -> set[str]:
 
 def test_redis_restart_under_a_running_worker_loses_no_job(
         tmp_path: Path, redis_server: RedisServer, recording) -> None:
-    # A short lease, so that an outage longer than a third of it misses heartbeats;
-    # batch_size 1, so that progress (and so "the job is under way") is visible.
-    shared = {"queue_url": redis_server.url, "job_lease_s": "6", "batch_size": "1"}
-    worker = start_worker(tmp_path / "worker" / "data", tmp_path / "worker", "worker",
-                          **shared)
-    api, base_url = _start_api(tmp_path, redis_server.url, job_lease_s="6")
+    worker, api, base_url = _start_worker_and_api(tmp_path, redis_server.url)
     try:
-        worker.wait_for_output("serving tiny.en", 180)
-        wait_until(lambda: _health(base_url) == 200 or api.popen.poll() is not None, 120,
-                   "the API server")
-        assert api.popen.poll() is None, api.output()[-3000:]
+        _wait_ready(worker, api, base_url)
 
         accepted = []
         response = _submit(base_url, recording(LONG))
@@ -326,15 +337,9 @@ def test_redis_frozen_under_a_running_worker_loses_no_job(
         tmp_path: Path, redis_server: RedisServer, recording) -> None:
     """A Redis that stops answering without closing anything (SIGSTOP: a frozen host,
     a stalled fork) must turn into timeouts and 503s, not hangs or failed jobs."""
-    shared = {"queue_url": redis_server.url, "job_lease_s": "6", "batch_size": "1"}
-    worker = start_worker(tmp_path / "worker" / "data", tmp_path / "worker", "worker",
-                          **shared)
-    api, base_url = _start_api(tmp_path, redis_server.url, job_lease_s="6")
+    worker, api, base_url = _start_worker_and_api(tmp_path, redis_server.url)
     try:
-        worker.wait_for_output("serving tiny.en", 180)
-        wait_until(lambda: _health(base_url) == 200 or api.popen.poll() is not None, 120,
-                   "the API server")
-        assert api.popen.poll() is None, api.output()[-3000:]
+        _wait_ready(worker, api, base_url)
         accepted = []
         for name in [LONG, SHORT[0]]:
             response = _submit(base_url, recording(name))

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 WHISPERD = "whisperd"
 BARE = "faster-whisper"
 BATCHED = "faster-whisper batched"
-SYSTEMS = (WHISPERD, BARE)
 
 
 @dataclass(frozen=True)
