@@ -37,8 +37,19 @@ def test_window_time_maps_back_across_the_cut() -> None:
 
 
 def test_touching_regions_are_merged() -> None:
-    assert _merge_touching([_span(0, 5), _span(5, 9), _span(12, 13)]) == [
+    assert _merge_touching([_span(0, 5), _span(5, 9), _span(12, 13)], None) == [
         _span(0, 9), _span(12, 13)]
+    assert _merge_touching([_span(0, 3), _span(3, 6)], 5 * SR) == [_span(0, 3), _span(3, 6)]
+
+
+def test_touching_pieces_fill_a_window_as_one_span() -> None:
+    # Continuous speech in 5 s pieces, a pause, more speech: windows fill to 30 s, a
+    # window ends between pieces, and only the real pause leaves a joint.
+    pieces = [_span(s, s + 5) for s in range(0, 40, 5)] + [_span(50, 55)]
+    windows = pack_windows(pieces)
+    assert [w.spans for w in windows] == [(_span(0, 30),), (_span(30, 40), _span(50, 55))]
+    assert windows[1].cut_before(1) and not windows[0].cut_before(0)
+    assert pack_windows(pieces[:2], join=False)[1].spans == (pieces[1],)
 
 
 def _result(window: Window, words: list[tuple[str, float, float]]) -> WindowResult:
