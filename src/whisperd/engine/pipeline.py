@@ -40,6 +40,7 @@ from whisperd.engine.windows import (
     Span,
     Window,
     fixed_spans,
+    heard_spans,
     pack_windows,
     speech_spans,
     whole_window,
@@ -97,7 +98,9 @@ def transcribe(
     single = options.vad_filter and len(audio) <= WINDOW_SAMPLES
     decoder = Decoder(model, options, timestamps=single or not options.vad_filter,
                       long_audio=len(audio) > WINDOW_SAMPLES)
-    windows = [whole_window(audio, spans)] if single else \
+    # Whether there is speech at all is decided at the VAD threshold; which of an
+    # uncut clip's words are kept, at VAD's lower continuation threshold (windows.py).
+    windows = [whole_window(audio, heard_spans(audio, options.vad) or spans)] if single else \
         pack_windows(spans, join=options.vad_filter)
     results: list[WindowResult] = []
     done = 0.0
