@@ -207,3 +207,13 @@ def test_words_of_speech_vad_scores_low_in_noise_are_kept(engine, load) -> None:
     transcript = engine.transcribe(audio, TranscriptionOptions())
     assert transcript.segments[0].start < 9.0
     assert "corpus" in transcript.segments[0].text.lower()
+
+
+def test_noisy_english_is_not_split_into_another_language(engine, load) -> None:
+    # Under pink noise at 10 dB (this seed), the window's English confidence drops
+    # below the mixed-language trigger and a 2 s region scores German 0.86; without
+    # SWITCH_CONFIDENCE that region came out as German words ("und zwei Meister ...").
+    audio = _with_pink_noise(load("en_mfa_cold_corpus"), 10.0, seed=2)
+    transcript = engine.transcribe(audio, TranscriptionOptions())
+    assert {s.language for s in transcript.segments} == {"en"}
+    assert "recording environment" in transcript.text.lower()
