@@ -95,13 +95,16 @@ def worker(model: str | None, concurrency: int | None) -> None:
               help="Write FILE.<format> there instead of printing to stdout.")
 @click.option("--word-timestamps", is_flag=True, help="Per-word times (json formats).")
 @click.option("--no-vad", is_flag=True, help="Turn voice activity detection off.")
+@click.option("--no-denoise", is_flag=True,
+              help="Do not reduce steady noise in noisy clips of up to 30 s.")
 @click.option("--beam-size", type=int,
               help="Beam width [default: 5 for audio up to 30 s, 2 for longer audio].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]))
 @click.option("--compute-type")
 def transcribe(files: tuple[Path, ...], model: str | None, language: str | None, task: str,
                fmt: str, output_dir: Path | None, word_timestamps: bool, no_vad: bool,
-               beam_size: int | None, device: str | None, compute_type: str | None) -> None:
+               no_denoise: bool, beam_size: int | None, device: str | None,
+               compute_type: str | None) -> None:
     """Transcribe (or translate) audio files with a progress bar."""
     from tqdm import tqdm
 
@@ -114,7 +117,8 @@ def transcribe(files: tuple[Path, ...], model: str | None, language: str | None,
     try:
         options = TranscriptionOptions(task=task, language=language, model=model,
                                        word_timestamps=word_timestamps,
-                                       vad_filter=not no_vad, beam_size=beam_size).validated()
+                                       vad_filter=not no_vad, denoise=not no_denoise,
+                                       beam_size=beam_size).validated()
         engine = Engine(settings)
         engine.load()
     except WhisperdError as e:

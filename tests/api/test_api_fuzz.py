@@ -18,10 +18,10 @@ from whisperd.app import create_app
 from whisperd.errors import InvalidRequest
 
 OPENAI_FIELDS = ["model", "language", "prompt", "response_format", "temperature",
-                 "timestamp_granularities[]", "vad_filter", "word_timestamps", "stream",
+                 "timestamp_granularities[]", "vad_filter", "denoise", "word_timestamps", "stream",
                  "task", "callback_url"]
 ASR_PARAMS = ["encode", "task", "language", "initial_prompt", "output", "word_timestamps",
-              "vad_filter", "top_k", "video_file"]
+              "vad_filter", "denoise", "top_k", "video_file"]
 ENDPOINTS = ["/v1/audio/transcriptions", "/v1/audio/translations", "/v1/jobs", "/asr",
              "/detect-language"]
 

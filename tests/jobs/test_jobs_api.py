@@ -132,6 +132,7 @@ def test_bad_job_ids_are_404_json(client, path: str) -> None:
     ({"language": "klingon"}, 400, "language"),
     ({"model": "no-such-model"}, 404, "model"),
     ({"vad_filter": "maybe"}, 400, "vad_filter"),
+    ({"denoise": "maybe"}, 400, "denoise"),
     ({"timestamp_granularities[]": "char"}, 400, "timestamp_granularities"),
     ({"callback_url": "ftp://example.com/cb"}, 400, "callback_url"),
     ({"callback_url": "not a url"}, 400, "callback_url"),

@@ -101,6 +101,7 @@ def openai_options(form: Mapping[str, str], granularities: list[str], *,
             form.get("word_timestamps"), param="word_timestamps", default=False
         ),
         vad_filter=parse_bool(form.get("vad_filter"), param="vad_filter", default=True),
+        denoise=parse_bool(form.get("denoise"), param="denoise", default=True),
     ).validated()
 
 
@@ -150,6 +151,7 @@ def asr_request(args: Mapping[str, str]) -> AsrRequest:
         ),
         # whisperd's default (VAD on) only improves quality; vad_filter=false turns it off.
         vad_filter=parse_bool(args.get("vad_filter"), param="vad_filter", default=True),
+        denoise=parse_bool(args.get("denoise"), param="denoise", default=True),
     ).validated()
     encode = parse_bool(args.get("encode"), param="encode", default=True)
     return AsrRequest(options=options, output=output, encode=encode)

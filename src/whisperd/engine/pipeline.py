@@ -31,6 +31,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 from whisperd.engine.decode import Decoder, WindowResult
+from whisperd.engine.denoise import is_noisy, reduce_noise
 from whisperd.engine.guards import collapse_loops, is_repeat_of
 from whisperd.engine.options import TranscriptionOptions
 from whisperd.engine.segmenter import TimedWord, place_words, split_words
@@ -102,6 +103,13 @@ def transcribe(
     # Longer audio is packed without its silences and decoded without timestamp
     # tokens (fewer tokens to generate; alignment gives the times).
     single = options.vad_filter and len(audio) <= WINDOW_SAMPLES
+    if single and options.denoise and is_noisy(audio):
+        # Speech is then looked for again in the cleaner audio (VAD misses less of it).
+        audio = reduce_noise(audio)
+        spans = speech_spans(audio, options.vad)
+        if not spans:
+            report(duration, duration)
+            return _empty(options, duration, model_name)
     decoder = Decoder(model, options, timestamps=single or not options.vad_filter,
                       long_audio=len(audio) > WINDOW_SAMPLES)
     # Whether there is speech at all is decided at the VAD threshold; which of an
