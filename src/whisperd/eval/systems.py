@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -55,8 +55,9 @@ class Hypothesis:
 Transcriber = Callable[[np.ndarray], Hypothesis]
 
 
-def whisperd_transcriber(engine: Engine, model: str) -> Transcriber:
-    options = TranscriptionOptions(model=model)
+def whisperd_transcriber(engine: Engine, model: str, **changes: Any) -> Transcriber:
+    """whisperd's pipeline with default options (``changes``: options to set otherwise)."""
+    options = TranscriptionOptions(model=model, **changes)
 
     def run(samples: np.ndarray) -> Hypothesis:
         started = time.perf_counter()
