@@ -10,6 +10,8 @@ import pytest
 from faster_whisper import decode_audio
 from textnorm import wer
 
+from whisperd.engine import pipeline
+from whisperd.engine.denoise import reduce_noise
 from whisperd.engine.options import TranscriptionOptions
 from whisperd.engine.windows import heard_spans, speech_spans
 from whisperd.errors import ModelNotFound
@@ -217,3 +219,23 @@ def test_noisy_english_is_not_split_into_another_language(engine, load) -> None:
     transcript = engine.transcribe(audio, TranscriptionOptions())
     assert {s.language for s in transcript.segments} == {"en"}
     assert "recording environment" in transcript.text.lower()
+
+
+@pytest.mark.parametrize("recording_id, options, denoised", [
+    ("en_noisy_pink_snr0_1089-134686-0000", TranscriptionOptions(), True),
+    ("en_noisy_pink_snr0_1089-134686-0000", TranscriptionOptions(denoise=False), False),
+    ("en_jfk_inaugural", TranscriptionOptions(), False),
+])
+def test_only_noisy_clips_are_denoised(engine, load, monkeypatch, recording_id: str,
+                                       options: TranscriptionOptions, denoised: bool) -> None:
+    # A spy around the real noise reduction (it still runs): records which clips reach it.
+    calls = []
+
+    def spy(audio: np.ndarray) -> np.ndarray:
+        calls.append(len(audio))
+        return reduce_noise(audio)
+
+    monkeypatch.setattr(pipeline, "reduce_noise", spy)
+    transcript = engine.transcribe(load(recording_id), options)
+    assert bool(calls) == denoised
+    assert transcript.language == "en" and len(transcript.text.split()) >= 10

@@ -72,8 +72,9 @@ class TranscriptionOptions:
     # Silero VAD before decoding: skips silence and noise, and bounds segment times.
     vad_filter: bool = True
     vad: VadParameters = field(default_factory=VadParameters)
-    # Stationary noise reduction for a clip of up to 30 s whose speech stands less
-    # than 15 dB above its pauses (engine/denoise.py); clean clips are left as they are.
+    # Stationary noise reduction for a clip of up to 30 s whose loudness spreads less
+    # than 14 dB, i.e. recorded in steady noise (engine/denoise.py); clean clips are
+    # left as they are.
     denoise: bool = True
     # None: SHORT_AUDIO_BEAM_SIZE for audio up to 30 s, LONG_AUDIO_BEAM_SIZE beyond.
     beam_size: int | None = None

@@ -2,6 +2,7 @@
 
 1. Silero VAD once over the file (``options.vad``); no speech -> an empty
    transcript at once, never invented words (windows.py).
+   A clip of up to 30 s recorded in steady noise is denoised first (denoise.py).
 2. Speech regions packed into <= 30 s windows, silence cut out (windows.py).
 3. Windows encoded in batches; without a given language, each window's language is
    identified from its own encoder output. In a window that is not clearly one
