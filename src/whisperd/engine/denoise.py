@@ -12,6 +12,10 @@ loud end (95th percentile) over the quiet end (10th percentile). Between words
 and breaths a clean recording falls far below its speech; a noisy one only falls
 to its noise floor. This needs no pause long enough for VAD to mark, which
 read-speech clips often lack.
+
+Measured with ``scripts/noisy_dev_set.py`` (the eval's clean clips under generated pink
+and white noise at 0/5/10 dB; README "Noise beyond the eval's three clips"): 1161 errors
+without this step, 1100 with it, bare faster-whisper 1133; the clean clips unchanged.
 """
 
 from __future__ import annotations
