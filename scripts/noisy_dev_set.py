@@ -24,32 +24,13 @@ import ctranslate2
 import numpy as np
 
 from whisperd.engine.model import Engine
-from whisperd.eval.audio import load_samples
+from whisperd.eval.audio import coloured_noise, load_samples, with_noise
 from whisperd.eval.manifest import default_manifest, load_manifest
 from whisperd.eval.metrics import error_rate
 from whisperd.eval.systems import transcribers, whisperd_transcriber
 from whisperd.settings import Settings
 
-SAMPLE_RATE = 16000
 MAX_CLIP_S = 30.0
-
-
-def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
-    """White, pink (1/f power) or brown (1/f^2 power) noise, shaped in the spectrum."""
-    white = rng.standard_normal(n)
-    if colour == "white":
-        return white
-    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-    freqs[0] = freqs[1]
-    shape = np.sqrt(freqs) if colour == "pink" else freqs
-    return np.fft.irfft(np.fft.rfft(white) / shape, n)
-
-
-def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
-    noise = noise * np.sqrt(np.mean(speech ** 2) / (np.mean(noise ** 2) * 10 ** (snr_db / 10)))
-    mixed = speech + noise
-    peak = float(np.abs(mixed).max())
-    return (mixed / peak * 0.9 if peak > 0.99 else mixed).astype(np.float32)
 
 
 def main() -> None:
@@ -78,7 +59,7 @@ def main() -> None:
         length += error_rate(item.reference or "", "", item.language).reference_length
         for colour, snr in conditions:
             audio = speech if snr is None else \
-                mix(speech, coloured_noise(len(speech), colour, rng), snr)
+                with_noise(speech, coloured_noise(len(speech), colour, rng), snr)
             row = []
             for name, transcribe in systems.items():
                 ctranslate2.set_random_seed(1)

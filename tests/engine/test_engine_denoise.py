@@ -11,23 +11,15 @@ from whisperd.engine.denoise import (
     loudness_spread_db,
     reduce_noise,
 )
-from whisperd.eval.audio import load_samples
+from whisperd.eval.audio import coloured_noise, load_samples, with_noise
 
 CLEAN = ["en_jfk_inaugural", "en_librispeech_61-70968-0000", "en_mfa_acoustic_corpus",
          "en_mfa_cold_corpus", "es_leopard_test", "ja_commonvoice_24511055"]
 
 
-def _pink(n: int, seed: int) -> np.ndarray:
-    white = np.random.default_rng(seed).standard_normal(n)
-    freqs = np.fft.rfftfreq(n, 1 / 16000)
-    freqs[0] = freqs[1]
-    return np.fft.irfft(np.fft.rfft(white) / np.sqrt(freqs), n)
-
-
 def _with_noise(speech: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
-    noise = _pink(len(speech), seed)
-    noise *= np.sqrt(np.mean(speech ** 2) / (np.mean(noise ** 2) * 10 ** (snr_db / 10)))
-    return (speech + noise).astype(np.float32)
+    return with_noise(speech, coloured_noise(len(speech), "pink", np.random.default_rng(seed)),
+                      snr_db)
 
 
 @pytest.mark.parametrize("recording_id", CLEAN)

@@ -15,6 +15,7 @@ from whisperd.engine.denoise import reduce_noise
 from whisperd.engine.options import TranscriptionOptions
 from whisperd.engine.windows import heard_spans, speech_spans
 from whisperd.errors import ModelNotFound
+from whisperd.eval.audio import coloured_noise, with_noise
 
 MAX_PAUSE_OVERLAP_S = 0.5
 
@@ -190,12 +191,8 @@ def test_concurrent_transcriptions_share_one_model(engine, load) -> None:
 
 def _with_pink_noise(speech: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     """``speech`` plus generated pink noise at ``snr_db``, as the eval's noisy items are made."""
-    white = np.random.default_rng(seed).standard_normal(len(speech))
-    freqs = np.fft.rfftfreq(len(speech), 1 / 16000)
-    freqs[0] = freqs[1]
-    noise = np.fft.irfft(np.fft.rfft(white) / np.sqrt(freqs), len(speech))
-    noise *= np.sqrt(np.mean(speech ** 2) / (np.mean(noise ** 2) * 10 ** (snr_db / 10)))
-    return (speech + noise).astype(np.float32)
+    return with_noise(speech, coloured_noise(len(speech), "pink", np.random.default_rng(seed)),
+                      snr_db)
 
 
 def test_words_of_speech_vad_scores_low_in_noise_are_kept(engine, load) -> None:

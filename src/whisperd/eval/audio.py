@@ -1,4 +1,4 @@
-"""Audio for eval and bench: decoded samples, concatenation, and WAV bytes for HTTP."""
+"""Audio for eval and bench: decoded samples, concatenation, generated noise, WAV bytes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,28 @@ def concatenate(parts: Sequence[np.ndarray], max_seconds: float) -> np.ndarray:
     """The parts one after another, cut to ``max_seconds``."""
     joined = np.concatenate([np.asarray(p, dtype=np.float32) for p in parts])
     return joined[: int(max_seconds * SAMPLE_RATE)]
+
+
+def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
+    """White, pink (1/f power) or brown (1/f^2 power) noise, shaped in the spectrum."""
+    white = rng.standard_normal(n)
+    if colour == "white":
+        return white
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    freqs[0] = freqs[1]
+    shape = np.sqrt(freqs) if colour == "pink" else freqs
+    return np.fft.irfft(np.fft.rfft(white) / shape, n)
+
+
+def with_noise(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``speech`` plus ``noise`` scaled to ``snr_db`` over the whole clip (float32).
+
+    A mix that would clip is scaled down to a 0.9 peak, as a recorder's gain would be.
+    """
+    noise = noise * np.sqrt(np.mean(speech ** 2) / (np.mean(noise ** 2) * 10 ** (snr_db / 10)))
+    mixed = speech + noise
+    peak = float(np.abs(mixed).max())
+    return (mixed / peak * 0.9 if peak > 0.99 else mixed).astype(np.float32)
 
 
 def to_wav_bytes(samples: np.ndarray) -> bytes:
